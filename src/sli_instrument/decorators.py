@@ -1,0 +1,308 @@
+"""``@journey``: name a critical user journey on a function, a method or a block of code.
+
+Outside a request scope each call (or ``with`` block) is one SLI event, recorded when it ends.
+Inside a request scope opened by our middleware, the decorator only names the request's journey
+(the first journey named wins) and the middleware records the request as the single event.
+
+What the outcome of an event is:
+* it returned (or a generator was exhausted or closed by its consumer): success;
+* it raised an ``Exception`` listed in the journey's ``success_exceptions``: success
+  (a business error such as "card declined" is the journey working);
+* it raised any other ``Exception``: failure;
+* it was interrupted by a ``BaseException`` that is not an ``Exception`` (task cancelled,
+  ``KeyboardInterrupt``, ``SystemExit``): aborted, which is not a valid event of the SLI.
+The exception always propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextvars import ContextVar
+from time import perf_counter
+from typing import Any, Callable, Optional, TypeVar, overload
+
+import wrapt
+
+from . import _contract as c
+from ._context import current_scope
+from ._recorder import recorder
+from ._registry import Journey, registry
+from ._safety import report_internal_error
+
+__all__ = ["JourneyHandle", "journey"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_record = recorder.record
+_SUCCESS = c.OUTCOME_SUCCESS
+_FAILURE = c.OUTCOME_FAILURE
+_ABORTED = c.OUTCOME_ABORTED
+
+
+def _outcome(journey: Journey, exc: BaseException) -> str:
+    if isinstance(exc, Exception):
+        return _SUCCESS if isinstance(exc, journey.success_exceptions) else _FAILURE
+    return _ABORTED
+
+
+def _finish(journey: Journey, start: float, outcome: str) -> None:
+    duration = perf_counter() - start
+    stats = journey.stats
+    if stats is not None:
+        _record(stats, duration, outcome)
+
+
+class JourneyHandle:
+    """What :func:`journey` returns: a decorator, a context manager and an async context manager."""
+
+    __slots__ = ("_active", "journey")
+
+    def __init__(self, journey: Journey) -> None:
+        self.journey = journey
+        # Start times of the ``with`` blocks open in this context (None = claimed a request).
+        self._active: ContextVar[tuple[Optional[float], ...]] = ContextVar(
+            f"sli_journey_{journey.name}", default=()
+        )
+
+    @property
+    def name(self) -> str:
+        return self.journey.name
+
+    def __repr__(self) -> str:
+        return f"<journey {self.journey.name!r}>"
+
+    # -- decorator ----------------------------------------------------------------------------
+    def __call__(self, func: F) -> F:
+        if not callable(func) and not isinstance(func, (classmethod, staticmethod)):
+            raise TypeError(f"@journey({self.journey.name!r}) decorates a callable, not {func!r}")
+        target = getattr(func, "__func__", func)
+        if inspect.isasyncgenfunction(target):
+            wrapper = _asyncgen_wrapper(self.journey)
+        elif inspect.iscoroutinefunction(target):
+            wrapper = _coroutine_wrapper(self.journey)
+        elif inspect.isgeneratorfunction(target):
+            wrapper = _generator_wrapper(self.journey)
+        else:
+            wrapper = _sync_wrapper(self.journey)
+        return wrapt.FunctionWrapper(func, wrapper)  # type: ignore[no-any-return]
+
+    # -- context managers ---------------------------------------------------------------------
+    def __enter__(self) -> JourneyHandle:
+        try:
+            scope = current_scope()
+            if scope is not None:
+                scope.claim(self.journey)
+                start: Optional[float] = None
+            else:
+                start = perf_counter()
+            self._active.set((*self._active.get(), start))
+        except Exception as exc:
+            report_internal_error("entering a journey block", exc)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        try:
+            stack = self._active.get()
+            if not stack:
+                return
+            start = stack[-1]
+            self._active.set(stack[:-1])
+            if start is not None:
+                _finish(self.journey, start, _SUCCESS if exc is None else _outcome(self.journey, exc))
+        except Exception as error:
+            report_internal_error("leaving a journey block", error)
+
+    async def __aenter__(self) -> JourneyHandle:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def _sync_wrapper(journey: Journey) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is not None:
+            if scope.journey is None:
+                scope.claim(journey)
+            return wrapped(*args, **kwargs)
+        start = perf_counter()
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _finish(journey, start, _outcome(journey, exc))
+            raise
+        _finish(journey, start, _SUCCESS)
+        return result
+
+    return wrapper
+
+
+def _coroutine_wrapper(journey: Journey) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        async def run() -> Any:
+            scope = current_scope()
+            if scope is not None:
+                if scope.journey is None:
+                    scope.claim(journey)
+                return await wrapped(*args, **kwargs)
+            start = perf_counter()
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                _finish(journey, start, _outcome(journey, exc))
+                raise
+            _finish(journey, start, _SUCCESS)
+            return result
+
+        return run()
+
+    return wrapper
+
+
+def _generator_wrapper(journey: Journey) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is not None:
+            if scope.journey is None:
+                scope.claim(journey)
+            return wrapped(*args, **kwargs)
+        return _measured_generator(journey, wrapped(*args, **kwargs))
+
+    return wrapper
+
+
+def _measured_generator(journey: Journey, generator: Any) -> Any:
+    # The event starts when the generator is created (the call) and ends when it is exhausted,
+    # raises, or is closed (explicitly or by garbage collection of an abandoned generator).
+    start = perf_counter()
+    outcome = _SUCCESS
+    try:
+        return (yield from generator)
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        outcome = _outcome(journey, exc)
+        raise
+    finally:
+        _finish(journey, start, outcome)
+
+
+def _asyncgen_wrapper(journey: Journey) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is not None:
+            if scope.journey is None:
+                scope.claim(journey)
+            return wrapped(*args, **kwargs)
+        return _measured_async_generator(journey, wrapped(*args, **kwargs))
+
+    return wrapper
+
+
+async def _measured_async_generator(journey: Journey, agen: Any) -> Any:
+    start = perf_counter()
+    outcome = _SUCCESS
+    try:
+        to_send: Any = None
+        while True:
+            try:
+                item = await agen.asend(to_send)
+            except StopAsyncIteration:
+                return
+            while True:
+                try:
+                    to_send = yield item
+                    break
+                except GeneratorExit:
+                    raise
+                except BaseException as thrown:  # athrow() from our consumer: forward it
+                    try:
+                        item = await agen.athrow(thrown)
+                    except StopAsyncIteration:
+                        return
+    except GeneratorExit:
+        await agen.aclose()
+        raise
+    except BaseException as exc:
+        outcome = _outcome(journey, exc)
+        raise
+    finally:
+        _finish(journey, start, outcome)
+
+
+@overload
+def journey(name: F, /) -> F: ...
+
+
+@overload
+def journey(
+    name: Optional[str] = None,
+    /,
+    *,
+    latency_threshold: Any = None,
+    success_exceptions: Any = None,
+    enabled: Optional[bool] = None,
+    failure_statuses: Any = None,
+    classifier: Any = None,
+) -> JourneyHandle: ...
+
+
+def journey(
+    name: Any = None,
+    /,
+    *,
+    latency_threshold: Any = None,
+    success_exceptions: Any = None,
+    enabled: Optional[bool] = None,
+    failure_statuses: Any = None,
+    classifier: Any = None,
+) -> Any:
+    """Name a critical user journey.
+
+    ``@journey("checkout", latency_threshold="300ms")`` on a function, method, coroutine or
+    (async) generator; ``with journey("search"):`` or ``async with journey("search"):`` around a
+    block; bare ``@journey`` takes the function's ``__name__``. The name is validated and the
+    journey registered now, at definition time: a bad name or option raises
+    :class:`~sli_instrument.ConfigurationError` here, never while serving.
+    """
+    if callable(name) or isinstance(name, (classmethod, staticmethod)):
+        func = name
+        target = getattr(func, "__func__", func)
+        handle = _handle(getattr(target, "__name__", None), f"@journey on {_where(target)}")
+        return handle(func)
+    return _handle(
+        name,
+        "journey() call" if name is None else f"journey({name!r})",
+        latency_threshold=latency_threshold,
+        success_exceptions=success_exceptions,
+        enabled=enabled,
+        failure_statuses=failure_statuses,
+        classifier=classifier,
+    )
+
+
+def _handle(name: Any, source: str, **options: Any) -> JourneyHandle:
+    caller = _caller()
+    return JourneyHandle(registry.register(name, source=f"{source} at {caller}", **options))
+
+
+def _where(func: Any) -> str:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return repr(func)
+    return f"{getattr(func, '__qualname__', func)} ({code.co_filename}:{code.co_firstlineno})"
+
+
+def _caller() -> str:
+    frame = inspect.currentframe()
+    try:
+        depth = 0
+        while frame is not None and frame.f_globals.get("__name__") == __name__ and depth < 10:
+            frame = frame.f_back
+            depth += 1
+        if frame is None:
+            return "<unknown>"
+        return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    finally:
+        del frame
