@@ -1,0 +1,57 @@
+"""Options every subcommand spells the same way, and the one-line error convention.
+
+Exit codes: 0 ok; 1 an SLO is breached or validation failed; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+EXIT_OK = 0
+EXIT_BREACH = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A one-line, user-facing error; ``exit_code`` says which code to leave with."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_slo_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--slo",
+        metavar="FILE",
+        required=required,
+        help="the SLO file (YAML); env SLI_SLO_FILE",
+    )
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o", "--out", metavar="FILE", help="write to FILE instead of standard output"
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_otlp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="send metrics over OTLP to this collector (e.g. http://localhost:4318)",
+    )
+
+
+def fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
+    raise CommandError(message, exit_code)
+
+
+def print_error(message: str) -> None:
+    print(f"sli-instrument: error: {message}", file=sys.stderr)
