@@ -25,10 +25,11 @@ from typing import Any, Optional
 
 from . import _contract as c
 from ._recorder import recorder
+from ._registry import registry
 from ._safety import reset_error_log
 from .config import configure, current_configuration, shutdown
 
-__all__ = ["JourneyMetrics", "Recording", "journey_metrics", "recording"]
+__all__ = ["JourneyMetrics", "Recording", "journey_metrics", "recording", "reset_state"]
 
 
 @dataclass
@@ -39,7 +40,7 @@ class JourneyMetrics:
     failures: int = 0
     slow: int = 0
     aborted: int = 0
-    #: Number of events in the duration histogram, per outcome (``success``/``failure``/``aborted``).
+    #: Events in the duration histogram, per outcome (``success``/``failure``/``aborted``).
     duration_count: dict[str, int] = field(default_factory=dict)
     duration_sum: dict[str, float] = field(default_factory=dict)
     duration_max: dict[str, float] = field(default_factory=dict)
@@ -69,7 +70,12 @@ def journey_metrics(data: Any) -> dict[str, JourneyMetrics]:
     result: dict[str, JourneyMetrics] = {}
     if data is None:
         return result
-    counters = {c.REQUESTS: "requests", c.FAILURES: "failures", c.SLOW: "slow", c.ABORTED: "aborted"}
+    counters = {
+        c.REQUESTS: "requests",
+        c.FAILURES: "failures",
+        c.SLOW: "slow",
+        c.ABORTED: "aborted",
+    }
     for resource_metrics in data.resource_metrics:
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
@@ -87,7 +93,9 @@ def journey_metrics(data: Any) -> dict[str, JourneyMetrics]:
                         entry.duration_count[outcome] = (
                             entry.duration_count.get(outcome, 0) + point.count
                         )
-                        entry.duration_sum[outcome] = entry.duration_sum.get(outcome, 0.0) + point.sum
+                        entry.duration_sum[outcome] = (
+                            entry.duration_sum.get(outcome, 0.0) + point.sum
+                        )
                         if point.count:
                             entry.duration_max[outcome] = max(
                                 entry.duration_max.get(outcome, float("-inf")), point.max
@@ -95,7 +103,9 @@ def journey_metrics(data: Any) -> dict[str, JourneyMetrics]:
                         previous = entry.buckets.get(outcome)
                         counts = list(point.bucket_counts)
                         entry.buckets[outcome] = (
-                            counts if previous is None else [a + b for a, b in zip(previous, counts)]
+                            counts
+                            if previous is None
+                            else [a + b for a, b in zip(previous, counts)]
                         )
                         entry.bounds = tuple(point.explicit_bounds)
                     elif metric.name == c.TTFB:
@@ -139,3 +149,16 @@ def recording(**configure_kwargs: Any) -> Iterator[Recording]:
     finally:
         if owned_here:
             shutdown()
+
+
+def reset_state() -> None:
+    """Return sli_instrument to its import-time state: no pipeline, no journeys, no counts.
+
+    For test suites that need full isolation between tests. Journeys registered before (for
+    example by decorators at import time) are forgotten: their handles keep working but are no
+    longer observed, so register them again, or decorate inside the test.
+    """
+    shutdown()
+    recorder.forget()
+    registry.clear()
+    reset_error_log()

@@ -1,0 +1,1 @@
+"""Shared test utilities (an OTLP receiver on loopback, ...). Not shipped with the package."""
