@@ -44,6 +44,11 @@ def build_exporter(settings: Any) -> Any:
     temporality = preferred_temporality(settings)
     if settings.exporter == "console":
         return ConsoleMetricExporter(preferred_temporality=temporality)
+    if settings.exporter == "emf":
+        # EMF values are deltas whatever the temporality setting (CloudWatch adds them up).
+        from .exporters.emf import EMFExporter
+
+        return EMFExporter()
     if settings.exporter != "otlp":
         raise ConfigurationError(f"no exporter can be built for {settings.exporter!r}")
     kwargs: dict[str, Any] = {"preferred_temporality": temporality}

@@ -26,7 +26,7 @@ __all__ = ["Configuration", "Settings", "configure", "current_configuration", "s
 
 logger = logging.getLogger("sli_instrument")
 
-EXPORTERS = ("otlp", "console", "memory", "none")
+EXPORTERS = ("otlp", "console", "memory", "emf", "none")
 PROTOCOLS = ("grpc", "http/protobuf")
 TEMPORALITIES = ("cumulative", "delta", "lowmemory")
 DEFAULT_EXPORT_INTERVAL = 60.0
@@ -103,6 +103,7 @@ def configure(
 
     * ``exporter``: ``"otlp"`` (``OTEL_EXPORTER_OTLP_*``), ``"console"``, ``"memory"`` (kept in
       process: the default when no OTLP endpoint is set, so it works with no collector at all),
+      ``"emf"`` (CloudWatch EMF lines on stdout, no collector: AWS Lambda; see docs/aws.md),
       ``"none"``, or a ``MetricExporter`` instance. Env: ``SLI_EXPORTER``, then
       ``OTEL_METRICS_EXPORTER``.
     * ``meter_provider``: use this provider and create no pipeline (we own nothing).
