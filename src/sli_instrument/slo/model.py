@@ -1,8 +1,12 @@
 """The typed model of an SLO file. Pure data: no OpenTelemetry, no YAML.
 
 The loader (``slo/loader.py``) builds these from ``slo.yaml``; the math (``slo/budget.py``,
-``slo/burn.py``), the generators (``generate/``) and ``report`` read them.
-Percentages are kept as written (99.9), durations in seconds.
+``slo/policy.py``), the generators (``generate/``) and ``report`` read them.
+Percentages are kept as written (99.9), durations in seconds, budgets as fractions (0.02 for 2%).
+
+Every :class:`JourneyObjective` carries its *resolved* alert conditions (the file's overrides, else
+``defaults.alerts``, else the SRE Workbook policy derived from the window), so consumers never have
+to re-derive anything.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ class Window:
     #: As written in the file: ``"28d"`` or ``"calendar-month"``.
     label: str
 
+    @property
+    def days(self) -> float:
+        return self.seconds / 86400.0
+
+    @property
+    def minutes(self) -> float:
+        return self.seconds / 60.0
+
 
 @dataclass(frozen=True)
 class AlertWindow:
@@ -39,6 +51,10 @@ class AlertWindow:
     budget_fraction: float
     burn_rate: float
 
+    def error_ratio_threshold(self, error_budget: float) -> float:
+        """The bad/total ratio above which this condition fires for an SLO with ``error_budget``."""
+        return self.burn_rate * error_budget
+
 
 @dataclass(frozen=True)
 class LatencyObjective:
@@ -46,6 +62,11 @@ class LatencyObjective:
 
     threshold: float
     target: float
+
+    @property
+    def error_budget(self) -> float:
+        """Allowed fraction of slow events: 1 - target (0.01 for 99)."""
+        return 1.0 - self.target / 100.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,17 @@ class JourneyObjective:
     routes: tuple[str, ...] = ()
     description: str = ""
     #: Line of the journey's entry in the file (for messages).
-    line: Optional[int] = None
+    line: Optional[int] = field(default=None, compare=False)
+    #: Expected requests per second (``expected_rate``), only used to warn about low traffic.
+    expected_rate: Optional[float] = None
+
+    @property
+    def pages(self) -> tuple[AlertWindow, ...]:
+        return tuple(a for a in self.alerts if a.severity == "page")
+
+    @property
+    def tickets(self) -> tuple[AlertWindow, ...]:
+        return tuple(a for a in self.alerts if a.severity == "ticket")
 
     @property
     def error_budget(self) -> float:
@@ -73,9 +104,12 @@ class SLOSpec:
     service: str
     journeys: tuple[JourneyObjective, ...]
     #: Where it came from (a path, or ``<string>``).
-    source: str = "<string>"
+    source: str = field(default="<string>", compare=False)
     #: Warnings found while loading (alerts that can never fire, ...), as full sentences.
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: ``journey_cap`` from the file (None: the registry's cap applies).
+    journey_cap: Optional[int] = None
+    description: str = ""
 
     def journey(self, name: str) -> JourneyObjective:
         for objective in self.journeys:
@@ -92,7 +126,12 @@ class SLOSpec:
         return {route: j.name for j in self.journeys for route in j.routes}
 
     def apply_to_registry(self, registry: Any) -> None:
-        """Register every journey, with the latency thresholds of this file (the source of truth)."""
+        """Register every journey, with the latency thresholds of this file (the source of truth).
+
+        A ``journey_cap`` in the file raises the registry's cap (never lowers it) first.
+        """
+        if self.journey_cap is not None and self.journey_cap > registry.cap:
+            registry.set_cap(self.journey_cap, source=f"SLO file {self.source}")
         for objective in self.journeys:
             where = f"{self.source}" + (f":{objective.line}" if objective.line else "")
             registry.register(objective.name, source=f"SLO file {where}")

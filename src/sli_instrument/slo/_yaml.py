@@ -1,0 +1,124 @@
+"""Safe YAML that remembers where things were written, and refuses duplicate keys.
+
+PyYAML's ``safe_load`` silently keeps the last of two equal keys (two ``checkout:`` journeys
+become one) and forgets line numbers. Here mappings and sequences come back as :class:`Map` and
+:class:`Seq`, which carry the line of every key and value, so every error can say ``slo.yaml:12``.
+Only the safe tags are constructed (``SafeLoader``): no Python objects, ever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+
+from ..errors import ConfigurationError
+
+__all__ = ["Map", "Seq", "load_documents"]
+
+
+class Map(dict[Any, Any]):
+    """A YAML mapping with the line (1-based) of the mapping, of each key and of each value."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+    value_lines: dict[Any, int]
+
+    def key_line(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def value_line(self, key: Any) -> int:
+        return self.value_lines.get(key, self.line)
+
+
+class Seq(list[Any]):
+    """A YAML sequence with the line of the sequence and of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def item_line(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Map:
+    # Keys pulled in with a merge key (<<: *base) may be overridden; keys written twice may not.
+    explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
+    loader.flatten_mapping(node)
+    merged = len(node.value) - explicit
+    result = Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    result.value_lines = {}
+    seen_explicit: dict[Any, int] = {}
+    for index, (key_node, value_node) in enumerate(node.value):
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found an unhashable key ({type(key).__name__})",
+                key_node.start_mark,
+            ) from None
+        line = key_node.start_mark.line + 1
+        if index >= merged:
+            if key in seen_explicit:
+                raise _DuplicateKey(key, line, seen_explicit[key])
+            seen_explicit[key] = line
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+        result.value_lines[key] = value_node.start_mark.line + 1
+    return result
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Seq:
+    result = Seq(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+        self.first_line = first_line
+
+
+def load_documents(text: str, source: str) -> list[Any]:
+    """Every document of ``text``; any YAML problem becomes a ConfigurationError naming the line."""
+    try:
+        loader = _Loader(text)
+        try:
+            documents = []
+            while loader.check_data():  # type: ignore[no-untyped-call]
+                documents.append(loader.get_data())
+            return documents
+        finally:
+            loader.dispose()
+    except _DuplicateKey as dup:
+        raise ConfigurationError(
+            f"{source}:{dup.line}: duplicate key {dup.key!r} (first written on line "
+            f"{dup.first_line}); YAML would silently keep only the last one"
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        problem = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise ConfigurationError(f"{where}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{source}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{source}: invalid YAML: nested too deeply") from None
