@@ -16,17 +16,21 @@ from __future__ import annotations
 
 from ._contract import UNCLAIMED_JOURNEY
 from ._registry import Journey, registry
+from .asgi import ASGIMiddleware
 from .config import Configuration, Settings, configure, current_configuration, shutdown
 from .decorators import JourneyHandle, journey
 from .errors import ConfigurationError
+from .wsgi import WSGIMiddleware
 
 __all__ = [
     "UNCLAIMED_JOURNEY",
+    "ASGIMiddleware",
     "Configuration",
     "ConfigurationError",
     "Journey",
     "JourneyHandle",
     "Settings",
+    "WSGIMiddleware",
     "configure",
     "current_configuration",
     "journey",

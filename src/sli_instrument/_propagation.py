@@ -1,0 +1,80 @@
+"""Journeys across services: W3C baggage in, OpenTelemetry context out, span attribute.
+
+Incoming: the ``baggage`` header's ``sli.journey`` entry is client input. It is honoured only for
+journeys on the middleware's allowlist (``baggage_journeys=``), which are registered when the
+middleware is created, so a baggage value can pick among existing series but never create one. A
+journey named by the service itself (decorator, route map) wins over baggage.
+
+Outgoing: when a request's journey becomes known, it is put into the OpenTelemetry context as
+baggage ``sli.journey`` for the rest of the request. Any client that injects context with the
+global propagators (the OpenTelemetry ``requests``/``httpx``/``urllib3``/``botocore``
+instrumentations, or ``opentelemetry.propagate.inject(headers)`` by hand) then sends it; the default
+propagators (``OTEL_PROPAGATORS=tracecontext,baggage``) include W3C baggage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from opentelemetry import baggage, context, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+from ._contract import ATTR_JOURNEY, BAGGAGE_KEY
+from ._registry import Journey, registry
+from .errors import ConfigurationError
+
+__all__ = ["BaggagePolicy", "annotate_span", "attach_journey", "detach_journey"]
+
+_propagator = W3CBaggagePropagator()
+_get_current_span = trace.get_current_span
+
+
+class BaggagePolicy:
+    """The allowlist of journeys a request may inherit from its caller's baggage."""
+
+    __slots__ = ("_allowed",)
+
+    def __init__(self, names: object = (), *, source: str = "argument") -> None:
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            raise ConfigurationError(
+                f"invalid baggage_journeys {names!r} (from {source}): must be a collection of "
+                "journey names such as ['checkout']"
+            )
+        self._allowed: dict[str, Journey] = {}
+        for name in names:
+            journey = registry.register(name, source=f"baggage_journeys ({source})")
+            self._allowed[journey.name] = journey
+
+    def __bool__(self) -> bool:
+        return bool(self._allowed)
+
+    def journey_from(self, header: Optional[str]) -> Optional[Journey]:
+        """The allowed journey named in a ``baggage`` header, else None. Cheap when absent."""
+        if not header or BAGGAGE_KEY not in header:
+            return None
+        ctx = _propagator.extract({"baggage": header})
+        value = baggage.get_baggage(BAGGAGE_KEY, ctx)
+        if not isinstance(value, str):
+            return None
+        return self._allowed.get(value)
+
+
+def annotate_span(journey: Journey) -> None:
+    """Set ``sli.journey`` on the current (server) span if one is recording."""
+    span = _get_current_span()
+    if span.is_recording():
+        span.set_attribute(ATTR_JOURNEY, journey.name)
+
+
+def attach_journey(journey: Journey) -> tuple[Any, Any]:
+    """Make outgoing calls of this request carry the journey; returns what detach needs."""
+    ctx = baggage.set_baggage(BAGGAGE_KEY, journey.name)
+    return context.attach(ctx), ctx
+
+
+def detach_journey(token: Any, ctx: Any) -> None:
+    # Only in the context we attached in: a claim made in a copied context (a thread pool, a
+    # task) dies with that copy, and detaching there would log an error for nothing.
+    if context.get_current() is ctx:
+        context.detach(token)

@@ -1,0 +1,206 @@
+"""WSGI middleware: every request is one SLI event of its journey.
+
+```python
+app.wsgi_app = sli_instrument.WSGIMiddleware(app.wsgi_app, routes={"/cart/<id>": "cart"})
+```
+
+The event ends when the server has taken the whole body: the response iterable is wrapped and the
+clock stops when it is exhausted and closed (``close()`` is mandatory for WSGI servers, PEP 3333),
+so a streamed response is measured to its last byte. Time to first byte is when the first non-empty
+chunk is handed to the server (for an empty body, when the response completes). An exception while
+iterating is a failure; a server that closes the body before exhausting it (the client went away)
+makes the event ``aborted``. Responses and exceptions pass through unchanged, and the iterable keeps
+``len()`` when the application's had it (servers use it to set ``Content-Length``).
+
+Bodies written with the legacy ``write()`` callable are measured, but their TTFB is taken at the
+first iterated chunk or at completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextvars import Token
+from time import perf_counter
+from typing import Any, Callable, Optional
+
+from ._context import RequestScope
+from ._http import HTTPInstrumentation, HTTPScope
+from ._safety import report_internal_error
+
+__all__ = ["WSGIMiddleware"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class WSGIMiddleware:
+    """Wrap a WSGI application; see the module docstring and docs/flask.md for the options.
+
+    * ``routes``: ``{route pattern or template: journey name}`` (see ``sli_instrument._routing``).
+    * ``unclaimed``: ``"catch-all"`` (default), ``"route"`` or ``"ignore"``.
+    * ``baggage_journeys``: journeys a caller may name in W3C baggage ``sli.journey``.
+    * ``failure_statuses`` / ``classifier``: what fails, for journeys without their own rule.
+    * ``propagate``: put the journey into the OpenTelemetry context for outgoing calls.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        routes: Any = None,
+        unclaimed: str = "catch-all",
+        baggage_journeys: Any = (),
+        failure_statuses: Any = None,
+        classifier: Any = None,
+        propagate: bool = True,
+        _http: Optional[HTTPInstrumentation] = None,
+    ) -> None:
+        self.app = app
+        self.http = _http or HTTPInstrumentation(
+            routes=routes,
+            unclaimed=unclaimed,
+            baggage_journeys=baggage_journeys,
+            failure_statuses=failure_statuses,
+            classifier=classifier,
+            propagate=propagate,
+            source="WSGIMiddleware argument",
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start = perf_counter()
+        http = self.http
+        try:
+            scope, token = http.open(
+                environ.get("PATH_INFO") if http.routes is not None else None,
+                environ.get("HTTP_BAGGAGE") if http.baggage is not None else None,
+            )
+            body = _Body(http, scope, token, start, environ, start_response)
+        except Exception as exc:
+            report_internal_error("opening a WSGI request", exc)
+            return self.app(environ, start_response)
+        try:
+            result = self.app(environ, body.start_response)
+        except BaseException as exc:
+            body.fail(exc)
+            raise
+        return body.wrap(result)
+
+
+class _Body:
+    """The application's response iterable, measured. Also receives ``start_response``."""
+
+    __slots__ = (
+        "_closed",
+        "_environ",
+        "_exhausted",
+        "_http",
+        "_iterator",
+        "_result",
+        "_scope",
+        "_start",
+        "_start_response",
+        "_status",
+        "_token",
+        "_ttfb",
+    )
+
+    def __init__(
+        self,
+        http: HTTPInstrumentation,
+        scope: HTTPScope,
+        token: Token[Optional[RequestScope]],
+        start: float,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> None:
+        self._http = http
+        self._scope = scope
+        self._token: Optional[Token[Optional[RequestScope]]] = token
+        self._start = start
+        self._environ = environ
+        self._start_response = start_response
+        self._status: Optional[str] = None
+        self._ttfb: Optional[float] = None
+        self._result: Any = None
+        self._iterator: Optional[Iterator[bytes]] = None
+        self._exhausted = False
+        self._closed = False
+
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        self._status = status
+        if exc_info is None:
+            return self._start_response(status, headers)
+        return self._start_response(status, headers, exc_info)
+
+    def wrap(self, result: Any) -> Any:
+        self._result = result
+        try:
+            if hasattr(result, "__len__"):
+                self.__class__ = _SizedBody
+        except Exception:  # pragma: no cover - defensive
+            pass
+        return self
+
+    def fail(self, exc: BaseException) -> None:
+        """The application raised instead of returning a body."""
+        self._finish(exc, aborted=False)
+
+    def __iter__(self) -> _Body:
+        self._iterator = iter(self._result)
+        return self
+
+    def __next__(self) -> bytes:
+        iterator = self._iterator
+        if iterator is None:
+            iterator = self._iterator = iter(self._result)
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            self._exhausted = True
+            raise
+        except BaseException as exc:
+            self._finish(exc, aborted=False)
+            raise
+        if self._ttfb is None and chunk:
+            self._ttfb = perf_counter() - self._start
+        return chunk
+
+    def close(self) -> None:
+        result = self._result
+        try:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        except BaseException as exc:
+            self._finish(exc, aborted=False)
+            raise
+        self._finish(None, aborted=not self._exhausted)
+
+    def _finish(self, exc: Optional[BaseException], aborted: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        end = perf_counter()
+        http = self._http
+        try:
+            duration = end - self._start
+            ttfb = self._ttfb
+            if ttfb is None and not aborted and exc is None:
+                ttfb = duration  # empty body: the first bytes were the status line and headers
+            status = self._status
+            code: Optional[int] = None
+            if status is not None:
+                try:
+                    code = int(status[:3])
+                except ValueError:
+                    code = None
+            http.finish(self._scope, duration, code, exc, aborted, ttfb, self._environ)
+        finally:
+            http.close(self._scope, self._token)
+            self._token = None
+
+
+class _SizedBody(_Body):
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self._result)
