@@ -1,0 +1,125 @@
+"""The traffic driver: a few client threads sending the scenario's requests over real HTTP.
+
+Each thread keeps one HTTP/1.1 connection to the shop on loopback and reads every response to the
+end (streaming ones chunk by chunk), so the server measures what a real client causes. What the
+clients saw is tallied per journey, so the demo (and its tests) can compare it with the metrics.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .scenario import Call, Scenario
+
+#: Header naming the journey a demo request belongs to. Only the demo's fault hook reads it (to
+#: decide latency and failures); the SLI middleware never does.
+JOURNEY_HEADER = "X-Demo-Journey"
+
+_TERMS = ("lamp", "chair", "mug", "desk", "kettle", "sofa", "rug", "clock")
+
+
+@dataclass
+class Tally:
+    """What the clients saw for one journey."""
+
+    sent: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    #: Connection errors (no status at all).
+    errors: int = 0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+class TrafficDriver:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        scenario: Scenario,
+        *,
+        threads: int = 8,
+        seed: int = 0,
+        pause: float = 0.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.scenario = scenario
+        self.threads = threads
+        self.pause = pause
+        self._seed = seed
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self.tally: dict[str, Tally] = {journey: Tally() for journey in scenario.journeys}
+
+    def start(self) -> None:
+        for index in range(self.threads):
+            worker = threading.Thread(
+                target=self._run,
+                args=(random.Random(self._seed * 1000 + index),),
+                name=f"sli-demo-client-{index}",
+                daemon=True,
+            )
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def total_sent(self) -> int:
+        with self._lock:
+            return sum(t.sent for t in self.tally.values())
+
+    def _run(self, rnd: random.Random) -> None:
+        calls = self.scenario.calls
+        weights = [call.weight for call in calls]
+        connection: Optional[http.client.HTTPConnection] = None
+        while not self._stop.is_set():
+            call = rnd.choices(calls, weights)[0]
+            if connection is None:
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            status: Optional[int] = None
+            try:
+                status = self._send(connection, call, rnd)
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = None
+            if self._stop.is_set() and status is None:
+                break  # the server went away at the end of the run: not a result
+            with self._lock:
+                tally = self.tally[call.journey]
+                tally.sent += 1
+                if status is None:
+                    tally.errors += 1
+                else:
+                    tally.statuses[status] = tally.statuses.get(status, 0) + 1
+            if self.pause:
+                self._stop.wait(self.pause * rnd.random())
+        if connection is not None:
+            connection.close()
+
+    def _send(self, connection: http.client.HTTPConnection, call: Call, rnd: random.Random) -> int:
+        path = call.path.format(product=rnd.randint(1, 40), term=rnd.choice(_TERMS))
+        body = None
+        headers = {JOURNEY_HEADER: call.journey}
+        if call.body is not None:
+            body = call.body.replace("{product}", str(rnd.randint(1, 40))).encode()
+            headers["Content-Type"] = "application/json"
+        connection.request(call.method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        while response.read(16384):
+            pass
+        if response.will_close:
+            connection.close()
+        return response.status

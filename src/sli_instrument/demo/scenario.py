@@ -1,0 +1,151 @@
+"""The demo's story: what traffic the shop gets, how each journey behaves, and the incident.
+
+Pure data and decisions (no I/O). Times are fractions of the run, so a 6-second run and a
+30-second run tell the same story; the run always stands for one hour of SLO time
+(see :func:`time_scale`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+#: The demo compresses one hour of SLO time into the run, whatever its length.
+SIMULATED_SPAN = 3600.0
+
+
+def time_scale(duration: float) -> float:
+    """SLO seconds per real second for a run of ``duration`` seconds."""
+    return SIMULATED_SPAN / max(duration, 0.1)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One kind of request the traffic driver sends."""
+
+    journey: str
+    method: str
+    path: str
+    weight: float
+    body: Optional[str] = None
+    #: The response body arrives in chunks (the driver reads it to the end).
+    streaming: bool = False
+    #: Status the driver expects when the shop is healthy (e.g. 404 for a missing product).
+    expect: int = 200
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How one journey behaves on a normal day (latency is added by the demo's fault hook)."""
+
+    #: Median extra latency (seconds) and its log-normal spread.
+    median: float
+    spread: float
+    #: Share of requests that hit a slow dependency, and how much slower they are.
+    slow_share: float
+    slow_extra: float
+    #: Share of requests failing with a 5xx on a normal day.
+    error_rate: float
+
+
+@dataclass(frozen=True)
+class Incident:
+    journey: str
+    start: float
+    end: float
+    error_rate: float
+    extra_latency: float
+    description: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    calls: tuple[Call, ...]
+    behaviour: dict[str, Behaviour]
+    incident: Incident
+
+    @property
+    def journeys(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for call in self.calls:
+            seen.setdefault(call.journey, None)
+        return tuple(seen)
+
+    def phase(self, progress: float) -> str:
+        """``before``, ``incident`` or ``after`` for a point of the run (0..1)."""
+        if progress < self.incident.start:
+            return "before"
+        if progress < self.incident.end:
+            return "incident"
+        return "after"
+
+
+@dataclass(frozen=True)
+class Fault:
+    delay: float
+    fail: bool
+
+
+class FaultPlan:
+    """Decides, request by request, how much latency to add and whether to fail (thread-safe)."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0) -> None:
+        self.scenario = scenario
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.progress = 0.0
+
+    def decide(self, journey: str) -> Fault:
+        behaviour = self.scenario.behaviour.get(journey)
+        if behaviour is None:
+            return Fault(0.0, False)
+        incident = self.scenario.incident
+        in_incident = journey == incident.journey and self.scenario.phase(self.progress) == (
+            "incident"
+        )
+        with self._lock:
+            rnd = self._random
+            delay = behaviour.median * math.exp(rnd.gauss(0.0, behaviour.spread))
+            if rnd.random() < behaviour.slow_share:
+                delay += behaviour.slow_extra * (0.5 + rnd.random())
+            error_rate = behaviour.error_rate
+            if in_incident:
+                delay += incident.extra_latency * (0.5 + rnd.random())
+                error_rate = incident.error_rate
+            fail = rnd.random() < error_rate
+        return Fault(min(delay, 5.0), fail)
+
+
+#: The shop's traffic: browse-heavy, like most shops; a few percent of 4xx (successes: the
+#: client's mistake, not the service's), a streaming export, and checkout losing its payment
+#: provider for a third of the run.
+SHOP = Scenario(
+    calls=(
+        Call("browse", "GET", "/", 3.0),
+        Call("browse", "GET", "/products/{product}", 4.0),
+        Call("browse", "GET", "/products/999999", 0.2, expect=404),
+        Call("search", "GET", "/search?q={term}", 4.0),
+        Call("cart", "POST", "/cart", 2.0, body='{"product": {product}, "quantity": 1}'),
+        Call("cart", "GET", "/cart", 1.0),
+        Call("checkout", "POST", "/checkout", 1.5, body='{"card": "4242"}'),
+        Call("orders-export", "GET", "/orders/export", 0.3, streaming=True),
+    ),
+    behaviour={
+        "browse": Behaviour(0.012, 0.5, 0.02, 0.4, 0.0005),
+        "search": Behaviour(0.030, 0.6, 0.04, 0.6, 0.001),
+        "cart": Behaviour(0.015, 0.4, 0.02, 0.3, 0.0005),
+        "checkout": Behaviour(0.060, 0.4, 0.03, 0.5, 0.002),
+        "orders-export": Behaviour(0.005, 0.3, 0.0, 0.0, 0.0),
+    },
+    incident=Incident(
+        journey="checkout",
+        start=0.35,
+        end=0.70,
+        error_rate=0.85,
+        extra_latency=0.25,
+        description="the payment provider is down: most checkouts fail, the rest are slow",
+    ),
+)
