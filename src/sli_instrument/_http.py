@@ -10,16 +10,20 @@ Where a request's journey comes from, first match wins:
    framework's route template when it is known;
 2. ``@journey`` on the view or a ``with journey(...)`` block run by the request;
 3. the caller's baggage, for journeys on the ``baggage_journeys=`` allowlist;
+   Routes listed for journeys in the SLO file (``routes:``) join the route map once
+   ``configure(slo_file=...)`` has run; an explicit ``routes=`` entry wins over the file's;
 4. the unclaimed policy (``unclaimed=``): the reserved journey ``unclaimed`` (default), the route
    template as a journey (``"route"``, under the journey cap), or not recorded (``"ignore"``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import Token
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from . import _contract as c
+from . import config as _config
 from ._context import RequestScope, _current
 from ._propagation import BaggagePolicy, annotate_span, attach_journey, detach_journey
 from ._recorder import recorder
@@ -66,7 +70,16 @@ class HTTPScope(RequestScope):
 class HTTPInstrumentation:
     """The options of one middleware and its per-request steps. Request-time methods never raise."""
 
-    __slots__ = ("baggage", "policy", "propagate", "routes", "unclaimed")
+    __slots__ = (
+        "_explicit_routes",
+        "_seen_config",
+        "_source",
+        "baggage",
+        "policy",
+        "propagate",
+        "routes",
+        "unclaimed",
+    )
 
     def __init__(
         self,
@@ -79,20 +92,41 @@ class HTTPInstrumentation:
         propagate: object = True,
         source: str = "argument",
     ) -> None:
+        self._source = source
+        self._explicit_routes = routes
         self.routes = RouteMap(routes, source=source) if routes is not None else None
         if self.routes is not None and not self.routes:
             self.routes = None
+        self._seen_config: Any = None
+        self._adopt_slo_routes(_config._current)
         self.unclaimed = UnclaimedPolicy(unclaimed, source=source)
         baggage = BaggagePolicy(baggage_journeys, source=source)
         self.baggage = baggage if baggage else None
         self.policy = OutcomePolicy(failure_statuses, classifier, source=source)
         self.propagate = bool(propagate)
 
+    def _adopt_slo_routes(self, configuration: Any) -> None:
+        """Merge the route templates of the configured SLO file into the route map."""
+        self._seen_config = configuration
+        spec = getattr(configuration, "slo", None)
+        route_map = getattr(spec, "route_map", None)
+        if route_map is None:
+            return
+        try:
+            merged = dict(route_map())
+            merged.update(cast(Mapping[str, str], self._explicit_routes or {}))
+            routes = RouteMap(merged, source=f"{self._source} and the SLO file")
+            self.routes = routes if routes else None
+        except Exception as exc:
+            report_internal_error("adopting the routes of the SLO file", exc)
+
     # -- request time ---------------------------------------------------------------------------
     def open(
         self, path: Optional[str], baggage_header: Optional[str]
     ) -> tuple[HTTPScope, Token[Optional[RequestScope]]]:
         """Open the request scope (callers catch our errors and then serve the request bare)."""
+        if _config._current is not self._seen_config:
+            self._adopt_slo_routes(_config._current)
         scope = HTTPScope(self)
         token = _current.set(scope)
         if path is not None and self.routes is not None:

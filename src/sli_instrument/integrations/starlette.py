@@ -51,11 +51,13 @@ def _find(routes: Any, target: Any, prefix: str, depth: int) -> Optional[str]:
         return None
     for route in routes:
         if route is target:
-            return prefix + (getattr(route, "path_format", None) or getattr(route, "path", ""))
+            return prefix + str(getattr(route, "path_format", None) or getattr(route, "path", ""))
         children = getattr(route, "routes", None)
         if children:
             # A Mount's path_format ends in "/{path}"; its plain path is the prefix.
-            found = _find(children, target, prefix + (getattr(route, "path", "") or ""), depth + 1)
+            found = _find(
+                children, target, prefix + str(getattr(route, "path", "") or ""), depth + 1
+            )
             if found is not None:
                 return found
     return None
