@@ -1,7 +1,7 @@
-"""Real HTTP servers (gunicorn, uvicorn, Django's runserver) started by tests on free loopback ports.
+"""Real HTTP servers (gunicorn, uvicorn, Django's runserver) started by tests on free ports.
 
 ```python
-with serve(["gunicorn", "--bind", "127.0.0.1:{port}", "shop:create_app()"], cwd=..., env=...) as url:
+with serve(["gunicorn", "--bind", "127.0.0.1:{port}", "shop:create_app()"], env=env) as url:
     httpx.get(url + "/")
 ```
 
@@ -128,8 +128,8 @@ def _output(log: Any) -> str:
 
 
 def journey_totals(receiver: Any, service: str) -> dict[str, dict[str, Any]]:
-    """``{journey: {"requests": n, "failures": n, "slow": n, "aborted": n, "duration": {outcome:
-    HistogramTotal}, "ttfb": HistogramTotal}}`` from everything the receiver got from ``service``."""
+    """Per journey: requests, failures, slow, aborted (ints), duration ({outcome: HistogramTotal})
+    and ttfb (HistogramTotal), from everything the receiver got from ``service``."""
     from tests.support.otlp_receiver import totals
 
     result: dict[str, dict[str, Any]] = {}
