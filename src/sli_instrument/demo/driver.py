@@ -14,13 +14,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .scenario import Call, Scenario
+from .scenario import Call, FaultPlan, Scenario
 
-#: Header naming the journey a demo request belongs to. Only the demo's fault hook reads it (to
-#: decide latency and failures); the SLI middleware never does.
-JOURNEY_HEADER = "X-Demo-Journey"
+#: The example shops' knobs (examples/flask_app/README.md): extra latency, and a payment failure.
+DELAY_HEADER = "X-Shop-Delay-Ms"
+FAIL_HEADER = "X-Shop-Fail"
+DECLINE_HEADER = "X-Shop-Decline"
+CART_HEADER = "X-Cart-Id"
 
-_TERMS = ("lamp", "chair", "mug", "desk", "kettle", "sofa", "rug", "clock")
+_TERMS = ("cup", "press", "beans", "grinder", "frother", "kettle", "filter", "mug")
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Tally:
     """What the clients saw for one journey."""
 
     sent: int = 0
+    #: Requests the driver asked the shop to fail.
+    induced_failures: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     #: Connection errors (no status at all).
     errors: int = 0
@@ -43,6 +47,7 @@ class TrafficDriver:
         host: str,
         port: int,
         scenario: Scenario,
+        plan: FaultPlan,
         *,
         threads: int = 8,
         seed: int = 0,
@@ -51,6 +56,7 @@ class TrafficDriver:
         self.host = host
         self.port = port
         self.scenario = scenario
+        self.plan = plan
         self.threads = threads
         self.pause = pause
         self._seed = seed
@@ -90,8 +96,10 @@ class TrafficDriver:
             if connection is None:
                 connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
             status: Optional[int] = None
+            fault = self.plan.decide(call.journey)
+            fail = fault.fail and not call.decline  # a declined card answers before paying
             try:
-                status = self._send(connection, call, rnd)
+                status = self._send(connection, call, rnd, fault.delay, fail)
             except (OSError, http.client.HTTPException):
                 connection.close()
                 connection = None
@@ -100,6 +108,7 @@ class TrafficDriver:
             with self._lock:
                 tally = self.tally[call.journey]
                 tally.sent += 1
+                tally.induced_failures += int(fail)
                 if status is None:
                     tally.errors += 1
                 else:
@@ -109,12 +118,27 @@ class TrafficDriver:
         if connection is not None:
             connection.close()
 
-    def _send(self, connection: http.client.HTTPConnection, call: Call, rnd: random.Random) -> int:
-        path = call.path.format(product=rnd.randint(1, 40), term=rnd.choice(_TERMS))
+    def _send(
+        self,
+        connection: http.client.HTTPConnection,
+        call: Call,
+        rnd: random.Random,
+        delay: float,
+        fail: bool,
+    ) -> int:
+        path = call.path.format(
+            product=rnd.randint(1, 5), missing=rnd.randint(100, 999), term=rnd.choice(_TERMS)
+        )
         body = None
-        headers = {JOURNEY_HEADER: call.journey}
+        headers = {CART_HEADER: str(threading.get_ident() % 1000)}
+        if delay > 0:
+            headers[DELAY_HEADER] = str(round(delay * 1000))
+        if fail:
+            headers[FAIL_HEADER] = "1"
+        if call.decline:
+            headers[DECLINE_HEADER] = "1"
         if call.body is not None:
-            body = call.body.replace("{product}", str(rnd.randint(1, 40))).encode()
+            body = call.body.replace("{product}", str(rnd.randint(1, 5))).encode()
             headers["Content-Type"] = "application/json"
         connection.request(call.method, path, body=body, headers=headers)
         response = connection.getresponse()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -35,11 +36,13 @@ class Call:
     streaming: bool = False
     #: Status the driver expects when the shop is healthy (e.g. 404 for a missing product).
     expect: int = 200
+    #: Ask the shop to decline the card (a 402: a success of the journey).
+    decline: bool = False
 
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How one journey behaves on a normal day (latency is added by the demo's fault hook)."""
+    """How one journey behaves on a normal day (the shop adds the latency the driver asks for)."""
 
     #: Median extra latency (seconds) and its log-normal spread.
     median: float
@@ -47,7 +50,8 @@ class Behaviour:
     #: Share of requests that hit a slow dependency, and how much slower they are.
     slow_share: float
     slow_extra: float
-    #: Share of requests failing with a 5xx on a normal day.
+    #: Share of requests failing with a 5xx on a normal day (the example shop can fail only
+    #: checkout on request).
     error_rate: float
 
 
@@ -90,13 +94,30 @@ class Fault:
 
 
 class FaultPlan:
-    """Decides, request by request, how much latency to add and whether to fail (thread-safe)."""
+    """Decides, request by request, how much latency to add and whether to fail (thread-safe).
+
+    The driver asks before each request and tells the shop through the shop's own knobs, so the
+    demo knows exactly how many failures it caused.
+    """
 
     def __init__(self, scenario: Scenario, seed: int = 0) -> None:
         self.scenario = scenario
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self.progress = 0.0
+        self._start: Optional[float] = None
+        self._duration = 1.0
+
+    def begin(self, duration: float) -> None:
+        """Start the story's clock: the run lasts ``duration`` seconds from now."""
+        self._duration = max(duration, 1e-3)
+        self._start = time.monotonic()
+
+    @property
+    def progress(self) -> float:
+        """How far into the run we are (0..1; 0 before :meth:`begin`)."""
+        if self._start is None:
+            return 0.0
+        return min(1.0, (time.monotonic() - self._start) / self._duration)
 
     def decide(self, journey: str) -> Fault:
         behaviour = self.scenario.behaviour.get(journey)
@@ -119,33 +140,38 @@ class FaultPlan:
         return Fault(min(delay, 5.0), fail)
 
 
-#: The shop's traffic: browse-heavy, like most shops; a few percent of 4xx (successes: the
-#: client's mistake, not the service's), a streaming export, and checkout losing its payment
-#: provider for a third of the run.
+#: The shop's traffic: browse-heavy, like most shops; a few percent of 4xx (unknown products,
+#: declined cards: successes, the shop worked), a streamed CSV export, and checkout losing its
+#: payment provider for a while. Latency and failures reach the example shop through its own
+#: request knobs (``X-Shop-Delay-Ms``, ``X-Shop-Fail``; see examples/flask_app/README.md).
 SHOP = Scenario(
     calls=(
         Call("browse", "GET", "/", 3.0),
         Call("browse", "GET", "/products/{product}", 4.0),
-        Call("browse", "GET", "/products/999999", 0.2, expect=404),
+        Call("browse", "GET", "/products/{missing}", 0.3, expect=404),
         Call("search", "GET", "/search?q={term}", 4.0),
-        Call("cart", "POST", "/cart", 2.0, body='{"product": {product}, "quantity": 1}'),
+        Call("cart", "POST", "/cart", 2.0, body='{"product_id": {product}}'),
         Call("cart", "GET", "/cart", 1.0),
-        Call("checkout", "POST", "/checkout", 1.5, body='{"card": "4242"}'),
-        Call("orders-export", "GET", "/orders/export", 0.3, streaming=True),
+        Call("checkout", "POST", "/checkout", 2.4, expect=201),
+        Call("checkout", "POST", "/checkout", 0.1, decline=True, expect=402),
+        Call("export", "GET", "/orders/export?rows=20&delay_ms=15", 0.3, streaming=True),
     ),
     behaviour={
-        "browse": Behaviour(0.012, 0.5, 0.02, 0.4, 0.0005),
-        "search": Behaviour(0.030, 0.6, 0.04, 0.6, 0.001),
-        "cart": Behaviour(0.015, 0.4, 0.02, 0.3, 0.0005),
-        "checkout": Behaviour(0.060, 0.4, 0.03, 0.5, 0.002),
-        "orders-export": Behaviour(0.005, 0.3, 0.0, 0.0, 0.0),
+        "browse": Behaviour(0.012, 0.5, 0.02, 0.3, 0.0),
+        "search": Behaviour(0.030, 0.6, 0.04, 0.4, 0.0),
+        "cart": Behaviour(0.015, 0.4, 0.02, 0.3, 0.0),
+        "checkout": Behaviour(0.060, 0.4, 0.03, 0.4, 0.002),
+        "export": Behaviour(0.005, 0.3, 0.0, 0.0, 0.0),
     },
+    # Sized so that the 1h/5m page fires (45% errors for 17 minutes of SLO time spend 3.8% of a
+    # 28-day budget at 99.5%) but the 6h/30m one does not: the page clears 5 minutes (SLO time)
+    # after the incident ends, as it would in production.
     incident=Incident(
         journey="checkout",
         start=0.35,
-        end=0.70,
-        error_rate=0.85,
+        end=0.63,
+        error_rate=0.45,
         extra_latency=0.25,
-        description="the payment provider is down: most checkouts fail, the rest are slow",
+        description="the payment provider is flaky: 45% of checkouts fail, the rest are slow",
     ),
 )

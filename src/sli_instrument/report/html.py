@@ -422,4 +422,4 @@ def _human_seconds(seconds: float) -> str:
             value = seconds / size
             exact = abs(value - round(value)) < 0.05
             return f"{value:.0f} {unit}" if exact else f"{value:.1f} {unit}"
-    return f"{seconds:g} s"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"

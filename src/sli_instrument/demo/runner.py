@@ -1,0 +1,281 @@
+"""Runs the demo: configure, serve the shop, drive traffic, show the live view, write the report.
+
+Time is compressed: the run, whatever its length, stands for one hour of SLO time
+(:data:`~sli_instrument.demo.scenario.SIMULATED_SPAN`), so a 30-second run has a time scale of
+120 (one second of the run is two minutes of SLO time) and the 5-minute alert window spans 2.5 s.
+Burn rates are computed over those scaled windows from the real counts, with the SLO file's real
+policy, so the page during the incident is the page production would see. See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, TextIO
+
+from ..report.html import render
+from ..report.model import ReportData
+from ..report.timeline import PAGE, TICKET, JourneyTimeline, analyse
+from . import view
+from .apps import examples_dir, load_django_app, load_flask_app, serve
+from .driver import Tally, TrafficDriver
+from .sampler import Sampler
+from .scenario import SHOP, SIMULATED_SPAN, FaultPlan, Scenario, time_scale
+
+SLO_FILE = Path(__file__).with_name("shop.slo.yaml")
+DEFAULT_OUT = "sli-demo-report.html"
+REFRESH = 1.0
+
+AppLoader = Callable[[str], Any]
+
+
+@dataclass
+class DemoOptions:
+    framework: str = "flask"
+    duration: float = 30.0
+    out: str = DEFAULT_OUT
+    seed: int = 0
+    otlp_endpoint: Optional[str] = None
+    #: None: live view when standard output is a terminal.
+    live: Optional[bool] = None
+    threads: int = 12
+
+
+@dataclass
+class DemoResult:
+    data: ReportData
+    timelines: list[JourneyTimeline]
+    tally: dict[str, Tally]
+    report_path: Path
+    url: str
+    events: list[tuple[float, str, str, str]] = field(default_factory=list)
+
+
+def _load_app(framework: str) -> Any:
+    examples = examples_dir()
+    return load_flask_app(examples) if framework == "flask" else load_django_app(examples)
+
+
+def _configure(options: DemoOptions) -> Any:
+    import sli_instrument
+
+    kwargs: dict[str, Any] = {"service_name": "shop", "slo_file": str(SLO_FILE)}
+    if options.otlp_endpoint:
+        kwargs.update(exporter="otlp", endpoint=options.otlp_endpoint, export_interval="2s")
+    else:
+        kwargs.update(exporter="memory")
+    return sli_instrument.configure(**kwargs)
+
+
+def alert_events(timelines: list[JourneyTimeline]) -> list[tuple[float, str, str, str]]:
+    """Every change of alert state: (seconds into the run, journey, from, to)."""
+    events = []
+    for t in timelines:
+        previous = "ok"
+        for elapsed, state in zip(t.elapsed, t.alert):
+            state = state if state in (PAGE, TICKET) else "ok"
+            if state != previous:
+                events.append((elapsed, t.name, previous, state))
+                previous = state
+    return sorted(events)
+
+
+def run_demo(
+    options: DemoOptions,
+    *,
+    stdout: Optional[TextIO] = None,
+    stderr: Optional[TextIO] = None,
+    app_loader: Optional[AppLoader] = None,
+    scenario: Scenario = SHOP,
+) -> DemoResult:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    live = options.live if options.live is not None else out.isatty()
+    scale = time_scale(options.duration)
+    label = "Flask" if options.framework == "flask" else "Django"
+    print(f"demo: starting the {label} example shop on loopback ...", file=err, flush=True)
+    config = _configure(options)
+    spec = config.slo
+    objectives = {j.name: j for j in spec.journeys} if spec is not None else {}
+    plan = FaultPlan(scenario, seed=options.seed)
+    app = (app_loader or _load_app)(options.framework)
+    server = serve(options.framework, app)
+    sampler = Sampler(
+        "shop",
+        scenario.journeys,
+        objectives,
+        time_scale=scale,
+        interval=min(0.25, options.duration / 40),
+        source=f"sli-instrument demo ({label} example shop, in-process metrics)",
+    )
+    driver = TrafficDriver(
+        server.host, server.port, scenario, plan, threads=options.threads, seed=options.seed
+    )
+    title = f"sli-instrument demo: {label} example shop at {server.url}"
+    scale_line = (
+        f"time is compressed: 1 s = {scale / 60:g} min of SLO time, the run is one hour "
+        "(see docs/cli.md)"
+    )
+    try:
+        plan.begin(options.duration)
+        sampler.start()
+        driver.start()
+        started = time.monotonic()
+        _loop(options, scenario, plan, sampler, driver, started, title, scale_line, live, out, err)
+    finally:
+        driver.stop()
+        sampler.stop()
+        server.stop()
+    data = sampler.report()
+    timelines = analyse(data)
+    events = alert_events(timelines)
+    path = Path(options.out).expanduser().resolve()
+    print("demo: writing the HTML report ...", file=err, flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(data), encoding="utf-8")
+    result = DemoResult(data, timelines, dict(driver.tally), path, server.url, events)
+    _final(result, options, scale, out, live)
+    import sli_instrument
+
+    sli_instrument.shutdown()
+    return result
+
+
+def _loop(
+    options: DemoOptions,
+    scenario: Scenario,
+    plan: FaultPlan,
+    sampler: Sampler,
+    driver: TrafficDriver,
+    started: float,
+    title: str,
+    scale_line: str,
+    live: bool,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    deadline = started + options.duration
+    next_draw = started
+    next_progress = started + 5.0
+    if live:
+        out.write(view.HIDE_CURSOR + "\x1b[2J")
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if live and now >= next_draw:
+                _draw(
+                    options, scenario, plan, sampler, driver, now - started, title, scale_line, out
+                )
+                next_draw += REFRESH
+            if not live and now >= next_progress:
+                phase = scenario.phase(plan.progress)
+                print(
+                    f"demo: {now - started:4.0f} s of {options.duration:g} s, "
+                    f"{driver.total_sent:,} requests sent, "
+                    + ("incident under way" if phase == "incident" else f"phase: {phase}"),
+                    file=err,
+                    flush=True,
+                )
+                next_progress += 5.0
+            time.sleep(max(0.0, min(deadline, next_draw if live else next_progress) - now))
+        if live:
+            _draw(
+                options, scenario, plan, sampler, driver, options.duration, title, scale_line, out
+            )
+    finally:
+        if live:
+            out.write(view.SHOW_CURSOR + "\n")
+            out.flush()
+
+
+def _phase_line(scenario: Scenario, progress: float, duration: float) -> str:
+    incident = scenario.incident
+    phase = scenario.phase(progress)
+    if phase == "before":
+        return (
+            f"normal traffic; an incident starts at {incident.start * duration:.0f} s "
+            f"({incident.journey})"
+        )
+    if phase == "incident":
+        return f"INCIDENT: {incident.description}"
+    return f"the incident ended at {incident.end * duration:.0f} s; {incident.journey} recovers"
+
+
+def _draw(
+    options: DemoOptions,
+    scenario: Scenario,
+    plan: FaultPlan,
+    sampler: Sampler,
+    driver: TrafficDriver,
+    elapsed: float,
+    title: str,
+    scale_line: str,
+    out: TextIO,
+) -> None:
+    timelines = analyse(sampler.report())
+    width = shutil.get_terminal_size((120, 40)).columns
+    status = view.Status(
+        title=title,
+        elapsed=min(elapsed, options.duration),
+        duration=options.duration,
+        requests=driver.total_sent,
+        phase_line=_phase_line(scenario, plan.progress, options.duration),
+        scale_line=scale_line,
+    )
+    text = view.frame(status, timelines, width=width, color=True)
+    events = alert_events(timelines)[-4:]
+    if events:
+        text += "\n\nalerts:\n" + "\n".join(
+            f"  {e[0]:5.1f} s  {e[1]}: {e[2].upper()} -> {e[3].upper()}" for e in events
+        )
+    out.write(view.HOME + text.replace("\n", "\x1b[K\n") + "\x1b[K" + view.CLEAR_BELOW)
+    out.flush()
+
+
+def _final(result: DemoResult, options: DemoOptions, scale: float, out: TextIO, live: bool) -> None:
+    lines = []
+    if live:
+        lines.append("")
+    lines.append(
+        f"Final state after {options.duration:g} s "
+        f"(= {SIMULATED_SPAN / 3600:g} hour of SLO time at 1 s = {scale / 60:g} min):"
+    )
+    lines += view.table(result.timelines, width=200, color=False)
+    lines.append("")
+    worst = view.worst_states(result.timelines)
+    for name, state in worst.items():
+        if state in (PAGE, TICKET):
+            spans = _spans(result.events, name, state)
+            lines.append(f"Alert: {name} reached {state.upper()} {spans}.")
+    if not any(state in (PAGE, TICKET) for state in worst.values()):
+        lines.append("Alerts: none fired.")
+    sent = sum(t.sent for t in result.tally.values())
+    server_errors = sum(t.server_errors for t in result.tally.values())
+    failures = sum(t.failures for t in result.timelines)
+    lines.append(
+        f"Clients sent {sent:,} requests and saw {server_errors:,} server errors (5xx); "
+        f"the SLI metrics counted {failures:,.0f} failures."
+    )
+    lines.append(f"HTML report: {result.report_path}")
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _spans(events: list[tuple[float, str, str, str]], journey: str, state: str) -> str:
+    parts = []
+    start: Optional[float] = None
+    for elapsed, name, _, to in events:
+        if name != journey:
+            continue
+        if to == state and start is None:
+            start = elapsed
+        elif to != state and start is not None:
+            parts.append(f"from {start:.1f} s to {elapsed:.1f} s")
+            start = None
+    if start is not None:
+        parts.append(f"from {start:.1f} s to the end")
+    return ", ".join(parts)
