@@ -219,12 +219,13 @@ def shutdown(timeout_millis: int = 10_000) -> None:
         config, _current = _current, None
     if config is None:
         return
-    _unbind()
     if config.owned:
         try:
+            # Before unbinding: the final export must still observe the counters.
             config.meter_provider.shutdown(timeout_millis=timeout_millis)
         except Exception:
             logger.warning("sli_instrument: metric pipeline did not shut down cleanly", exc_info=True)
+    _unbind()
     if config.tracer_provider is not None and config.owned:
         try:
             config.tracer_provider.shutdown()
@@ -256,10 +257,20 @@ def _flush_at_exit() -> None:
 def _after_fork_in_child() -> None:
     """A pipeline created before a fork is rebuilt in the child with its own instance id.
 
-    The parent's reader thread does not exist here, and its exporter's connections belong to the
-    parent; exporting through them from several workers with one ``service.instance.id`` would make
-    cumulative series from different processes collide. So the child gets a fresh pipeline and,
-    having reset its counts (see ``_recorder``), reports only its own events.
+    gunicorn ``--preload``, uWSGI without ``lazy-apps``, ``multiprocessing`` with ``fork``: the
+    child inherits the parent's aggregates and pipeline but not its reader thread, and the
+    exporter's connections belong to the parent. Exporting the inherited state from several
+    workers under one ``service.instance.id`` would make their cumulative series collide (and
+    count the parent's events once per worker). So, with no hook for the user to write:
+
+    * ``_recorder`` zeroes the aggregates (its at-fork hook runs before this one): each process
+      reports only the events it served; the parent keeps reporting its own under its own id;
+    * the parent's reader is abandoned here (its thread is not restarted, it never exports again);
+    * a fresh pipeline with a new ``service.instance.id`` takes over our instruments; an exporter
+      that ``configure()`` built is built again (new connections), an exporter instance the user
+      passed is reused; the tracer provider is kept (the SDK restarts its span processor's thread;
+      a global provider cannot be replaced), so spans keep the parent's resource;
+    * the atexit flush then exports the child's final counts when the worker exits.
     """
     global _current
     config = _current
@@ -268,15 +279,52 @@ def _after_fork_in_child() -> None:
     try:
         if config.reader is not None and hasattr(config.reader, "abandon"):
             config.reader.abandon()
-        settings = config.settings
-        fresh = _build_owned(
-            Settings(**{**settings.__dict__, "install_global": False}), None
-        )
-        fresh.settings = settings
-        fresh.slo = config.slo
-        _current = fresh
+        _current = _rebuild_in_child(config)
     except Exception:
         logger.exception("sli_instrument: could not rebuild the metric pipeline after fork")
+
+
+def _rebuild_in_child(config: Configuration) -> Configuration:
+    # Runs inside os.fork()'s after-fork hooks, before those of modules imported after us: touch
+    # nothing whose lock another hook has yet to reinitialise. Resource.create() would run the
+    # resource detectors on a concurrent.futures pool whose global lock is still held here (the
+    # gunicorn --preload deadlock), so the parent's resource is copied with a new instance id.
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.resources import Resource
+
+    from ._handoff import OwnedInMemoryReader, OwnedPeriodicReader
+    from ._pipeline import build_exporter, preferred_temporality
+
+    settings = config.settings
+    parent = config.meter_provider._sdk_config.resource
+    resource = Resource(
+        {**parent.attributes, "service.instance.id": str(uuid.uuid4())}, parent.schema_url
+    )
+    old_reader = config.reader
+    reader: Any = None
+    if isinstance(old_reader, OwnedInMemoryReader):
+        reader = OwnedInMemoryReader(preferred_temporality=preferred_temporality(settings))
+    elif old_reader is not None:
+        # An exporter instance the user passed is reused; one we built is built again.
+        exporter = old_reader._exporter if settings.exporter == "custom" else None
+        reader = OwnedPeriodicReader(
+            exporter or build_exporter(settings),
+            export_interval_millis=settings.export_interval * 1000,
+        )
+    provider = MeterProvider(
+        resource=resource,
+        metric_readers=[reader] if reader is not None else [],
+        shutdown_on_exit=False,
+    )
+    recorder.bind(provider, owns_histograms=reader is not None)
+    return Configuration(
+        settings,
+        owned=True,
+        meter_provider=provider,
+        reader=reader,
+        tracer_provider=config.tracer_provider,
+        slo=config.slo,
+    )
 
 
 if hasattr(os, "register_at_fork"):
