@@ -1,0 +1,249 @@
+"""ASGIMiddleware driven by hand, as an ASGI server would: one event per HTTP request, the clock
+stopping at the last body message, TTFB, disconnects as ``aborted``, lifespan and websocket
+untouched, messages and exceptions passed through unchanged, bounded cardinality."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Optional
+
+import pytest
+
+import sli_instrument as sli
+from sli_instrument import ASGIMiddleware
+from sli_instrument._context import current_scope
+from sli_instrument.testing import recording
+
+pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset", "pipeline")]
+
+
+@pytest.fixture
+def pipeline(sli_reset: None) -> Any:
+    with recording() as rec:
+        yield rec
+
+
+def http_scope(path: str = "/", headers: Optional[list[tuple[bytes, bytes]]] = None) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers or [],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def call(
+    app: Any,
+    path: str = "/",
+    *,
+    headers: Optional[list[tuple[bytes, bytes]]] = None,
+    disconnect: bool = False,
+    send_fails_after: Optional[int] = None,
+) -> list[dict]:
+    """Run one request; return the messages the server received."""
+    sent: list[dict] = []
+    delivered = asyncio.Event()
+
+    async def receive() -> dict:
+        if not delivered.is_set():
+            delivered.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        if disconnect:
+            return {"type": "http.disconnect"}
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        if send_fails_after is not None and len(sent) >= send_fails_after:
+            raise OSError("connection reset by peer")
+        sent.append(message)
+
+    await app(http_scope(path, headers), receive, send)
+    return sent
+
+
+def plain(status: int = 200, body: bytes = b"hello") -> Any:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": [(b"x-app", b"1")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_one_event_per_request_and_messages_pass_unchanged(pipeline):
+    bare, wrapped = plain(), ASGIMiddleware(plain())
+    for _ in range(3):
+        assert run(call(wrapped)) == run(call(bare))
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures, metrics.aborted, metrics.ttfb_count) == (3, 0, 0, 3)
+
+
+def test_the_clock_stops_at_the_last_body_message_not_after_background_work(pipeline):
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"head\n", "more_body": True})
+        for _ in range(5):
+            await asyncio.sleep(0.1)
+            await send({"type": "http.response.body", "body": b"row\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await asyncio.sleep(0.3)  # a background task after the response: not the user's wait
+
+    started = time.perf_counter()
+    run(call(ASGIMiddleware(app)))
+    assert time.perf_counter() - started >= 0.8
+    metrics = pipeline.journey("unclaimed")
+    assert metrics.requests == 1
+    assert 0.5 <= metrics.duration_sum["success"] < 0.75
+    assert metrics.ttfb_count == 1 and metrics.ttfb_sum < 0.1
+
+
+def test_lifespan_and_websocket_pass_through_untouched(pipeline):
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict:
+        return {}
+
+    async def send(message: dict) -> None:
+        return None
+
+    wrapped = ASGIMiddleware(app)
+    for kind in ("lifespan", "websocket"):
+        scope = {"type": kind}
+        run(wrapped(scope, receive, send))
+        assert seen[-1][0] is scope and seen[-1][1] is receive and seen[-1][2] is send
+    assert pipeline.journey("unclaimed").requests == 0
+
+
+def test_exceptions_propagate_unchanged_and_fail(pipeline):
+    error = RuntimeError("handler bug")
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        raise error
+
+    with pytest.raises(RuntimeError) as info:
+        run(call(ASGIMiddleware(app)))
+    assert info.value is error
+    assert pipeline.journey("unclaimed").failures == 1
+    assert current_scope() is None
+
+
+def test_5xx_fails_4xx_succeeds_and_unfinished_responses_fail(pipeline):
+    async def unfinished(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def silent(scope: dict, receive: Any, send: Any) -> None:
+        return None
+
+    for app in (plain(503), plain(404), plain(200), unfinished, silent):
+        run(call(ASGIMiddleware(app)))
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures) == (5, 3)
+
+
+def test_a_client_that_disconnects_mid_stream_is_aborted(pipeline):
+    async def streams_until_disconnect(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a", "more_body": True})
+        await receive()  # the request body
+        message = await receive()
+        assert message["type"] == "http.disconnect"
+        # the application gives up; the response is never completed
+
+    run(call(ASGIMiddleware(streams_until_disconnect), disconnect=True))
+
+    async def long_stream(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(10):
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    with pytest.raises(OSError, match="reset"):
+        run(call(ASGIMiddleware(long_stream), send_fails_after=3))
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures, metrics.aborted) == (0, 0, 2)
+
+
+def test_cancellation_is_aborted(pipeline):
+    async def slow(scope: dict, receive: Any, send: Any) -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(call(ASGIMiddleware(slow)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(main())
+    assert pipeline.journey("unclaimed").aborted == 1
+
+
+def test_pathsend_completes_the_response(pipeline):
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": "/etc/hostname"})
+
+    run(call(ASGIMiddleware(app)))
+    assert pipeline.journey("unclaimed").requests == 1
+
+
+def test_decorated_handlers_route_maps_and_baggage(pipeline):
+    @sli.journey("search", latency_threshold="50ms")
+    async def search() -> None:
+        await asyncio.sleep(0.06)
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] == "/search":
+            await search()
+        await plain()(scope, receive, send)
+
+    wrapped = ASGIMiddleware(app, routes={"/cart/{item_id}": "cart"}, baggage_journeys=["checkout"])
+    run(call(wrapped, "/search"))
+    run(call(wrapped, "/cart/7"))
+    run(call(wrapped, "/anything", headers=[(b"baggage", b"sli.journey=checkout")]))
+    run(call(wrapped, "/anything", headers=[(b"baggage", b"sli.journey=evil")]))
+    counts = {name: (m.requests, m.slow) for name, m in pipeline.metrics().items()}
+    assert counts == {"search": (1, 1), "cart": (1, 0), "checkout": (1, 0), "unclaimed": (1, 0)}
+
+
+def test_ten_thousand_unknown_paths_and_baggage_names_create_no_series(pipeline):
+    wrapped = ASGIMiddleware(plain(), baggage_journeys=["checkout"], unclaimed="route")
+
+    async def many() -> None:
+        await call(wrapped, "/warm-up")
+        await call(wrapped, "/warm-up", headers=[(b"baggage", b"sli.journey=checkout")])
+        before = series()
+        for i in range(10_000):
+            await call(
+                wrapped, f"/unknown/{i}", headers=[(b"baggage", f"sli.journey=x{i}".encode())]
+            )
+        assert series() == before
+
+    def series() -> set:
+        data = pipeline._reader.get_metrics_data()
+        return {
+            (m.name, tuple(sorted(p.attributes.items())))
+            for rm in data.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+            for p in m.data.data_points
+        }
+
+    run(many())
+    assert pipeline.journey("unclaimed").requests == 10_001
