@@ -64,7 +64,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Map:
             raise ConstructorError(
                 "while constructing a mapping",
                 node.start_mark,
-                f"found an unhashable key ({type(key).__name__})",
+                f"found an unhashable key (a {'list' if isinstance(key, list) else 'mapping'})",
                 key_node.start_mark,
             ) from None
         line = key_node.start_mark.line + 1

@@ -85,8 +85,18 @@ def _time_window(objective: JourneyObjective) -> list[dict[str, Any]]:
     return [{"duration": objective.window.label, "isRolling": True}]
 
 
-def _target(percent: float) -> float:
-    return float(format(percent / 100.0, ".12g"))
+def _percent_of(target: float) -> float:
+    # 12 significant digits undo the binary noise of x100 (0.999 -> 99.9, not 99.89999999999999).
+    return float(format(target * 100, ".12g"))
+
+
+def _objective(name: str, percent: float) -> dict[str, Any]:
+    """``target`` as the fraction people write (0.999); ``targetPercent`` when that would not read
+    back as exactly ``percent`` (more than 12 significant digits)."""
+    target = float(format(percent / 100.0, ".12g"))
+    if _percent_of(target) == percent:
+        return {"displayName": name, "target": target}
+    return {"displayName": name, "targetPercent": percent}
 
 
 def _alerts_annotation(alerts: tuple[AlertWindow, ...]) -> str:
@@ -138,9 +148,7 @@ def _slo_document(
     }
     spec_block["timeWindow"] = _time_window(objective)
     spec_block["budgetingMethod"] = "Occurrences"
-    spec_block["objectives"] = [
-        {"displayName": f"{objective.name} {kind}", "target": _target(target)}
-    ]
+    spec_block["objectives"] = [_objective(f"{objective.name} {kind}", target)]
     return {
         "apiVersion": API_VERSION,
         "kind": "SLO",
@@ -324,7 +332,7 @@ def _objective_percent(reader: _Reader, spec: Map, path: str) -> tuple[Any, int]
         raise reader.error(
             tline, f"{path}.objectives[0].target", f"target {target!r} is not a fraction in (0, 1)"
         )
-    return float(format(target * 100, ".12g")), tline
+    return _percent_of(target), tline
 
 
 def _annotation_json(reader: _Reader, annotations: Map, key: str, path: str) -> Any:
