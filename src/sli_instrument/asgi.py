@@ -34,6 +34,30 @@ def _baggage_header(scope: dict[str, Any]) -> Optional[str]:
     return None
 
 
+def _flush_on_shutdown(receive: Callable[..., Any]) -> Callable[..., Any]:
+    """Export what is pending when the server announces shutdown (all requests are done then).
+
+    uvicorn re-raises SIGTERM after its graceful shutdown, so the process dies by the signal and
+    ``atexit`` handlers (our last export) never run: without this, the counts of the last export
+    interval are lost at every restart. The messages themselves pass through unchanged.
+    """
+
+    async def receive_lifespan() -> Any:
+        message = await receive()
+        try:
+            if message.get("type") == "lifespan.shutdown":
+                from .config import current_configuration
+
+                configuration = current_configuration()
+                if configuration is not None:
+                    configuration.force_flush(5_000)
+        except Exception as exc:
+            report_internal_error("flushing metrics at lifespan shutdown", exc)
+        return message
+
+    return receive_lifespan
+
+
 class ASGIMiddleware:
     """Wrap an ASGI application; options as for :class:`~sli_instrument.WSGIMiddleware`."""
 
@@ -68,6 +92,8 @@ class ASGIMiddleware:
         self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]
     ) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = _flush_on_shutdown(receive)
             await self.app(scope, receive, send)
             return
         start = perf_counter()
