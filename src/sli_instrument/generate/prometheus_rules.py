@@ -1,0 +1,189 @@
+"""``prometheus-rules``: recording rules and multi-window multi-burn-rate alerts for Prometheus.
+
+Plain rule groups (``groups: [{name, rules}]``), so the same file loads into Prometheus, Thanos
+Ruler or Amazon Managed Service for Prometheus. Metric names are the ones OpenTelemetry's Prometheus
+translation produces from our contract (``sli_journey_requests_total{sli_journey="checkout"}``).
+
+Recording rules, per window ``w`` (5m, 30m, 1h, 2h, 6h, 1d, 3d, alert windows, the SLO window)::
+
+    journey:sli_journey_failures:ratio_rate<w> =
+        sum by (sli_journey) (rate(failures[w])) / sum by (sli_journey) (rate(requests[w]))
+
+The ratio over a window is a ratio of counts over that window (rates of counters), never an
+average of shorter ratios. Alerts (one per journey, SLI and severity) follow the SRE Workbook: a
+condition fires when the error ratio over its long AND its short window exceed
+``burn_rate * error_budget``; the conditions of one severity are joined with ``or``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _contract as c
+from ..slo.model import SLOSpec
+from ._common import (
+    PROM_FAILURES,
+    PROM_JOURNEY_LABEL,
+    PROM_REQUESTS,
+    PROM_SLOW,
+    SLI,
+    duration,
+    number,
+    slis,
+)
+
+#: Windows recorded for every journey (the Workbook's alert windows and the usual dashboard ones).
+BASE_WINDOWS = (300.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0, 259200.0)
+
+_COUNTER = {c.FAILURES: PROM_FAILURES, c.SLOW: PROM_SLOW}
+
+
+@dataclass(frozen=True)
+class PrometheusOptions:
+    #: Label matchers selecting this service's series (inside ``{}``); None: ``job="<service>"``.
+    selector: str | None = None
+
+
+def default_selector(service: str) -> str:
+    return f'job="{_escape(service)}"'
+
+
+def ratio_record(bad_metric: str, window: float) -> str:
+    """Name of the recording rule holding the bad/valid ratio of ``bad_metric`` over ``window``."""
+    return f"journey:{_COUNTER[bad_metric][: -len('_total')]}:ratio_rate{duration(window)}"
+
+
+def budget_record(kind: str) -> str:
+    return f"journey:sli_{kind}:error_budget_remaining"
+
+
+def windows(spec: SLOSpec) -> list[float]:
+    """Every window a rule needs, ascending."""
+    found = set(BASE_WINDOWS)
+    for journey in spec.journeys:
+        found.add(journey.window.seconds)
+        for alert in journey.alerts:
+            found.add(alert.long_window)
+            found.add(alert.short_window)
+    return sorted(found)
+
+
+def build(spec: SLOSpec, options: PrometheusOptions | None = None) -> dict[str, Any]:
+    """The rule file as a dictionary (dump it as YAML)."""
+    options = options or PrometheusOptions()
+    selector = options.selector if options.selector is not None else default_selector(spec.service)
+    service = {"service": spec.service}
+    bad_metrics = [c.FAILURES]
+    if any(j.latency is not None for j in spec.journeys):
+        bad_metrics.append(c.SLOW)
+
+    recording: list[dict[str, Any]] = []
+    for bad in bad_metrics:
+        for window in windows(spec):
+            w = duration(window)
+            expr = (
+                f"sum by ({PROM_JOURNEY_LABEL}) (rate({_COUNTER[bad]}{{{selector}}}[{w}]))\n"
+                f"/\n"
+                f"sum by ({PROM_JOURNEY_LABEL}) (rate({PROM_REQUESTS}{{{selector}}}[{w}]))"
+            )
+            recording.append(
+                {"record": ratio_record(bad, window), "expr": expr, "labels": dict(service)}
+            )
+
+    budgets: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    for sli in slis(spec):
+        match = _matcher(spec.service, sli.journey.name)
+        window_ratio = f"{ratio_record(sli.bad_metric, sli.journey.window.seconds)}{{{match}}}"
+        budgets.append(
+            {
+                "record": budget_record(sli.kind),
+                "expr": f"1 - {window_ratio} / {number(sli.budget)}",
+                "labels": {
+                    # Repeats the journey label of the expression: promtool's lint wants every
+                    # rule's static labels to differ.
+                    PROM_JOURNEY_LABEL: sli.journey.name,
+                    "objective": number(sli.target),
+                    "window": sli.journey.window.label,
+                },
+            }
+        )
+        for severity in ("page", "ticket"):
+            rule = _alert(sli, severity, match)
+            if rule is not None:
+                alerts.append(rule)
+
+    prefix = f"sli-instrument:{spec.service}"
+    groups: list[dict[str, Any]] = [
+        {"name": f"{prefix}:ratios", "rules": recording},
+        {"name": f"{prefix}:budgets", "rules": budgets},
+    ]
+    if alerts:
+        groups.append({"name": f"{prefix}:alerts", "rules": alerts})
+    return {"groups": groups}
+
+
+def render(spec: SLOSpec, options: PrometheusOptions | None = None) -> str:
+    from ._output import dump_yaml
+
+    header = (
+        f"# Prometheus rules for service {spec.service!r}, generated by sli-instrument from "
+        f"{_source_name(spec.source)}.\n# Do not edit: regenerate with "
+        "`sli-instrument generate prometheus-rules`.\n"
+    )
+    return header + dump_yaml(build(spec, options))
+
+
+def _alert(sli: SLI, severity: str, match: str) -> dict[str, Any] | None:
+    pairs = [a for a in sli.alerts if a.severity == severity]
+    if not pairs:
+        return None
+    conditions = []
+    for pair in pairs:
+        threshold = f"({number(pair.burn_rate)} * {number(sli.budget)})"
+        conditions.append(
+            "(\n"
+            f"  {ratio_record(sli.bad_metric, pair.long_window)}{{{match}}} > {threshold}\n"
+            "and\n"
+            f"  {ratio_record(sli.bad_metric, pair.short_window)}{{{match}}} > {threshold}\n"
+            ")"
+        )
+    windows_text = ", ".join(
+        f"{number(p.burn_rate)}x over {duration(p.long_window)} and {duration(p.short_window)}"
+        for p in pairs
+    )
+    what = "errors" if sli.kind == "availability" else "slow responses"
+    return {
+        "alert": f"Journey{sli.kind.capitalize()}BudgetBurn",
+        "expr": "\nor\n".join(conditions),
+        "labels": {
+            PROM_JOURNEY_LABEL: sli.journey.name,
+            "severity": severity,
+            "sli": sli.kind,
+            "window": sli.journey.window.label,
+        },
+        "annotations": {
+            "summary": (
+                f"{{{{ $labels.service }}}} journey {{{{ $labels.{PROM_JOURNEY_LABEL} }}}} is "
+                f"burning its {sli.kind} error budget ({what})"
+            ),
+            "description": (
+                f"Objective {number(sli.target)}% over {sli.journey.window.label}; the {severity} "
+                f"fires when the burn rate is above {windows_text}."
+            ),
+        },
+    }
+
+
+def _matcher(service: str, journey: str) -> str:
+    return f'service="{_escape(service)}",{PROM_JOURNEY_LABEL}="{_escape(journey)}"'
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _source_name(source: str) -> str:
+    # Only the file name: generated files must not depend on where the generator ran.
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
