@@ -9,13 +9,18 @@ the middle of a stream is one aborted event, and unknown paths all land in ``unc
 from __future__ import annotations
 
 import bisect
-import socket
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 import httpx
 import pytest
-from tests.support.servers import ROOT, serve, sli_env, tool, wait_for_counts
+from tests.support.servers import (
+    ROOT,
+    serve,
+    sli_env,
+    tool,
+    wait_for_counts,
+    walk_away_mid_stream,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +76,7 @@ def test_flask_shop_under_gunicorn(otlp_receiver):
         assert statuses.count(402) == declines
         assert stream.status_code == 200 and stream.text.count("\n") == 6
 
-        _walk_away_mid_stream(url)
+        walk_away_mid_stream(url, "/orders/export?rows=30&delay_ms=50", b"order_id")
         data = wait_for_counts(
             otlp_receiver,
             SERVICE,
@@ -116,18 +121,3 @@ def test_flask_shop_under_gunicorn(otlp_receiver):
     assert streamed.count == 1 and streamed.sum >= 0.5
     # Both streams sent their header row at once (the abandoned one too): TTFB well under 0.5 s.
     assert export["ttfb"].count == 2 and export["ttfb"].sum < 0.25
-
-
-def _walk_away_mid_stream(url: str) -> None:
-    """Read the first chunk of a long stream, then close the connection."""
-    parsed = urlparse(url)
-    with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as sock:
-        sock.sendall(
-            b"GET /orders/export?rows=30&delay_ms=50 HTTP/1.1\r\n"
-            b"Host: x\r\nConnection: close\r\n\r\n"
-        )
-        received = b""
-        while b"order_id" not in received:
-            chunk = sock.recv(4096)
-            assert chunk, "the server closed the stream before its first row"
-            received += chunk

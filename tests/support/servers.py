@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import urlparse
 
 import httpx
 
@@ -107,6 +108,18 @@ def serve(
         log.close()
         if "Traceback" in server_log and "sli_instrument internal error" in server_log:
             raise AssertionError(f"sli_instrument reported an internal error:\n{server_log}")
+
+
+def walk_away_mid_stream(url: str, path: str, first: bytes) -> None:
+    """Request ``path``, read until ``first`` arrives, then close the connection mid-response."""
+    parsed = urlparse(url)
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while first not in received:
+            chunk = sock.recv(4096)
+            assert chunk, "the server closed the stream before its first chunk"
+            received += chunk
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
