@@ -22,11 +22,13 @@ _UNITS: Final = {
     "w": 7 * 86400.0,
 }
 _PATTERN = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(us|µs|ms|s|min|m|h|d|w)\s*")
-_HINT: Final = 'use seconds as a number (0.3) or a string with a unit: "300ms", "1.5s", "2m", "1h", "28d"'
+_HINT: Final = (
+    'use seconds as a number (0.3) or a string with a unit: "300ms", "1.5s", "2m", "1h", "28d"'
+)
 
 
 def parse_duration(value: object, *, what: str = "duration", source: str = "argument") -> float:
-    """Return ``value`` in seconds; raise :class:`ConfigurationError` unless it is a positive duration.
+    """Return ``value`` in seconds; :class:`ConfigurationError` unless it is a positive duration.
 
     Numbers are seconds. Strings need a unit (``us``, ``ms``, ``s``, ``m``/``min``, ``h``, ``d``,
     ``w``): a bare ``"300"`` is ambiguous (milliseconds or seconds?) and is rejected.
@@ -54,7 +56,7 @@ def parse_duration(value: object, *, what: str = "duration", source: str = "argu
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest exact human form of ``seconds`` (``0.3`` -> ``"300ms"``, ``86400`` -> ``"1d"``)."""
+    """The shortest exact form of ``seconds`` (``0.3`` -> ``"300ms"``, ``86400`` -> ``"1d"``)."""
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0), ("ms", 1e-3)):
         count = seconds / size
         if count >= 1 and abs(count - round(count)) < 1e-9:

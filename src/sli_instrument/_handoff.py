@@ -64,9 +64,7 @@ class HistogramHandOff:
                         (c.DURATION, outcome, stats.attrs[outcome], acc, duration_points)
                         for outcome, acc in stats.duration.items()
                     ]
-                    snapshot.append(
-                        (c.TTFB, "", stats.journey_attrs, stats.ttfb, ttfb_points)
-                    )
+                    snapshot.append((c.TTFB, "", stats.journey_attrs, stats.ttfb, ttfb_points))
                     copies = [
                         (name, outcome, attrs, _copy(acc, delta), points)
                         for name, outcome, attrs, acc, points in snapshot
@@ -106,7 +104,9 @@ class HistogramHandOff:
                         name=name,
                         description=c.DESCRIPTIONS[name],
                         unit=c.SECONDS,
-                        data=Histogram(data_points=points, aggregation_temporality=self.temporality),
+                        data=Histogram(
+                            data_points=points, aggregation_temporality=self.temporality
+                        ),
                     )
                 )
         return result
@@ -147,9 +147,7 @@ class HistogramHandOff:
             return data
 
 
-def _copy(
-    acc: HistogramAccumulator, delta: bool
-) -> tuple[list[int], int, float, float, float]:
+def _copy(acc: HistogramAccumulator, delta: bool) -> tuple[list[int], int, float, float, float]:
     """Snapshot under the journey lock; delta readers also restart the min/max window."""
     if delta:
         lo, hi = acc.window_min, acc.window_max
@@ -160,7 +158,9 @@ def _copy(
     return list(acc.counts), acc.count, acc.sum, lo, hi
 
 
-def histogram_temporality(preferred: dict[type, AggregationTemporality] | None) -> AggregationTemporality:
+def histogram_temporality(
+    preferred: dict[type, AggregationTemporality] | None,
+) -> AggregationTemporality:
     if preferred and preferred.get(HistogramInstrument) is AggregationTemporality.DELTA:
         return AggregationTemporality.DELTA
     return AggregationTemporality.CUMULATIVE
@@ -180,7 +180,7 @@ class OwnedPeriodicReader(PeriodicExportingMetricReader):
 
     def _at_fork_reinit(self) -> None:
         if not self._abandoned:
-            super()._at_fork_reinit()
+            super()._at_fork_reinit()  # type: ignore[no-untyped-call]
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         if not self._abandoned:

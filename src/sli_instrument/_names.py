@@ -20,7 +20,7 @@ def is_valid_journey_name(name: object) -> bool:
 
 
 def validate_journey_name(name: object, *, source: str = "argument") -> str:
-    """Return ``name`` if it follows the rule, else raise naming the value, the rule and the source."""
+    """Return ``name`` if it follows the rule, else raise quoting the value, rule and source."""
     if not is_valid_journey_name(name):
         raise ConfigurationError(f"invalid journey name {name!r} (from {source}): {NAME_RULE}")
     assert isinstance(name, str)

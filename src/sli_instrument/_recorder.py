@@ -21,6 +21,7 @@ import bisect
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -77,6 +78,7 @@ class JourneyStats:
         "duration",
         "failures",
         "journey",
+        "journey_attrs",
         "lock",
         "requests",
         "slow",
@@ -103,13 +105,33 @@ class JourneyStats:
             for outcome in (c.OUTCOME_SUCCESS, c.OUTCOME_FAILURE, c.OUTCOME_ABORTED)
         }
 
-    @property
-    def journey_attrs(self) -> dict[str, str]:
-        return {c.ATTR_JOURNEY: self.journey.name}
+        self.journey_attrs = {c.ATTR_JOURNEY: journey.name}
+
+    def resize(self, buckets: int) -> None:
+        """Size the bucket arrays to the bounds fixed by the first event (before any is counted)."""
+        with self.lock:
+            for acc in (*self.duration.values(), self.ttfb):
+                if len(acc.counts) != buckets and acc.count == 0:
+                    acc.counts = [0] * buckets
 
 
 class Recorder:
-    """Owns the per-journey aggregates and their binding to an OpenTelemetry MeterProvider."""
+    """Owns the per-journey aggregates and their binding to an OpenTelemetry MeterProvider.
+
+    States, from import to serving:
+
+    * unbound: no real MeterProvider exists yet (only the API's proxy). Events are counted and
+      their durations aggregated here; nothing is created on the proxy, so installing a provider
+      later leaves no orphan instruments behind. Each event checks (cheaply) whether a global
+      provider has appeared and binds to it.
+    * bound, owned (``configure()`` built the pipeline): the same in-process aggregation; the
+      counters are observed and the histograms handed to our readers at export (``_handoff``).
+    * bound, foreign (a provider we did not create): counters observed; each event makes one SDK
+      ``Histogram.record``.
+
+    Histogram bounds are fixed by the first event, so every threshold registered before traffic
+    starts, including by decorators that run after ``configure()``, is a bucket edge.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -119,6 +141,10 @@ class Recorder:
         # True when configure() owns the readers and merges our histograms into their exports.
         self.owns_histograms = False
         self._binding: _Binding | None = None
+        # One binding per provider: the SDK ignores the callbacks of an instrument created twice
+        # under the same name, so re-binding must reuse the instruments made the first time.
+        self._bindings: weakref.WeakKeyDictionary[Any, _Binding] = weakref.WeakKeyDictionary()
+        # The SDK histograms events go to; None means "aggregate in process".
         self._sdk_duration: Any = None
         self._sdk_ttfb: Any = None
         registry.add_listener(self._on_journey)
@@ -126,42 +152,56 @@ class Recorder:
     # -- configuration time -------------------------------------------------------------------
     @property
     def bounds(self) -> tuple[float, ...]:
-        """Histogram bucket bounds: the defaults plus every configured threshold, fixed on first use."""
-        if self._bounds is None:
-            with self._lock:
-                if self._bounds is None:
-                    self._bounds = self._compute_bounds()
-        return self._bounds
+        """Histogram bucket bounds: the defaults plus every configured threshold."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._fix_bounds()
+        return bounds
+
+    @property
+    def bounds_fixed(self) -> bool:
+        return self._bounds is not None
 
     def _compute_bounds(self) -> tuple[float, ...]:
         thresholds = {j.latency_threshold for j in registry}
         thresholds.add(registry.default_latency_threshold)
         return tuple(sorted(set(c.DEFAULT_BOUNDS) | thresholds))
 
-    def refresh_bounds(self) -> None:
-        """Recompute bounds (only before any event or on reset: changing them mid-stream is wrong)."""
+    def _fix_bounds(self) -> tuple[float, ...]:
         with self._lock:
-            self._bounds = self._compute_bounds()
+            if self._bounds is None:
+                bounds = self._compute_bounds()
+                for stats in self._stats.values():
+                    stats.resize(len(bounds) + 1)
+                self._bounds = bounds
+                self._create_sdk_histograms()
+            return self._bounds
+
+    def refresh_bounds(self) -> None:
+        """Recompute the bounds now (configuration time only: it zeroes the histograms)."""
+        with self._lock:
+            self._bounds = None
             for name, stats in list(self._stats.items()):
-                self._stats[name] = JourneyStats(stats.journey, len(self._bounds) + 1)
-                stats.journey.stats = self._stats[name]
+                fresh = JourneyStats(stats.journey, len(c.DEFAULT_BOUNDS) + 1)
+                self._stats[name] = fresh
+                stats.journey.stats = fresh
+            self._fix_bounds()
 
     def _on_journey(self, journey: Journey) -> None:
         with self._lock:
             stats = self._stats.get(journey.name)
-            if stats is None:
-                # Until the first binding the bounds are not fixed; bind() sizes the buckets again.
+            if stats is None or stats.journey is not journey:
                 size = len(self._bounds if self._bounds is not None else c.DEFAULT_BOUNDS) + 1
                 stats = JourneyStats(journey, size)
                 self._stats[journey.name] = stats
                 journey.stats = stats
             stats.threshold = journey.latency_threshold
             if self._bounds is not None and stats.threshold not in self._bounds:
-                # A threshold that arrived after the bounds were fixed: "slow" stays exact (it is
+                # A threshold that arrived after traffic started: "slow" stays exact (it is
                 # counted, not read from buckets), only the histogram lacks the edge. Say so once.
                 report_internal_error(
                     f"threshold {stats.threshold}s of journey {journey.name!r} registered after "
-                    "histogram bounds were fixed; configure thresholds before the first event",
+                    "the first event fixed the histogram bounds; register journeys at start-up",
                 )
 
     def stats(self) -> list[JourneyStats]:
@@ -170,44 +210,86 @@ class Recorder:
     def stats_of(self, name: str) -> JourneyStats | None:
         return self._stats.get(name)
 
+    @property
+    def provider(self) -> Any:
+        """The MeterProvider we are bound to, or None."""
+        binding = self._binding
+        return None if binding is None else binding.provider
+
     def bind(self, provider: Any = None, *, owns_histograms: bool = False) -> None:
-        """Create our instruments on ``provider`` (default: the global one, even if still a proxy)."""
+        """Observe our counters on ``provider`` (default: the global one).
+
+        ``owns_histograms``: the provider's readers are ours and merge our histograms at export;
+        otherwise every event also records into an SDK histogram on ``provider``.
+        """
         with self._lock:
-            if self._bounds is None:
-                self.refresh_bounds()
+            provider = provider if provider is not None else metrics.get_meter_provider()
+            binding = self._bindings.get(provider)
+            if binding is None:
+                binding = _Binding(self, provider)
+                try:
+                    self._bindings[provider] = binding
+                except TypeError:  # pragma: no cover - a provider that cannot be weakly referenced
+                    pass
             old = self._binding
-            self._binding = _Binding(self, provider or metrics.get_meter_provider(), owns_histograms)
-            if old is not None:
+            if old is not None and old is not binding:
                 old.active = False
-            self._sdk_duration = self._binding.duration
-            self._sdk_ttfb = self._binding.ttfb
+            binding.active = True
+            self._binding = binding
             self.owns_histograms = owns_histograms
+            self._sdk_duration = self._sdk_ttfb = None
+            # A foreign provider gets its SDK histograms once the bounds are fixed (first event).
+            self._create_sdk_histograms()
+
+    def _create_sdk_histograms(self) -> None:
+        binding = self._binding
+        if binding is None or self.owns_histograms or self._bounds is None:
+            return
+        binding.create_histograms(self._bounds)
+        self._sdk_duration = binding.duration
+        self._sdk_ttfb = binding.ttfb
+
+    def unbind(self) -> None:
+        """Stop observing (shutdown): events are counted in process until the next binding."""
+        with self._lock:
+            if self._binding is not None:
+                self._binding.active = False
+            self._binding = None
+            self._sdk_duration = self._sdk_ttfb = None
+            self.owns_histograms = False
 
     def ensure_bound(self) -> None:
         if self._binding is None:
-            self.bind()
+            self._bind_global()
+
+    def _bind_global(self) -> None:
+        """Bind to the global provider if a real one is installed (never to the API's proxy)."""
+        provider = metrics.get_meter_provider()
+        if _is_proxy(provider):
+            return
+        with self._lock:
+            if self._binding is None:
+                self.bind(provider, owns_histograms=False)
 
     def reset(self) -> None:
         """Zero every aggregate (after a fork, the child counts only its own events)."""
         with self._lock:
+            size = len(self._bounds if self._bounds is not None else c.DEFAULT_BOUNDS) + 1
             for name, stats in list(self._stats.items()):
-                fresh = JourneyStats(stats.journey, len(self.bounds) + 1)
+                fresh = JourneyStats(stats.journey, size)
                 self._stats[name] = fresh
                 stats.journey.stats = fresh
             self.start_time_ns = time.time_ns()
 
     def forget(self) -> None:
-        """Drop bindings and state entirely (tests)."""
+        """Drop bindings, bounds and state entirely (tests)."""
         with self._lock:
-            if self._binding is not None:
-                self._binding.active = False
-            self._binding = None
-            self._sdk_duration = None
-            self._sdk_ttfb = None
-            self.owns_histograms = False
+            self.unbind()
             self._stats.clear()
             self._bounds = None
             self.start_time_ns = time.time_ns()
+            for journey in registry:
+                self._on_journey(journey)
 
     # -- request time -------------------------------------------------------------------------
     def record(
@@ -220,46 +302,69 @@ class Recorder:
         """Record one event. Never raises."""
         try:
             if self._binding is None:
-                self.bind()
+                self._bind_global()
+            bounds = self._bounds
+            if bounds is None:
+                bounds = self._fix_bounds()
             journey = stats.journey
-            if not journey.enabled:
-                return
             if journey.stats is not stats:  # reset or fork since the caller looked it up
                 stats = journey.stats
-            bounds = self._bounds or self.bounds
-            index = bisect.bisect_left(bounds, duration)
-            owned = self.owns_histograms
+            if not journey.enabled:
+                return
+            sdk = self._sdk_duration
             with stats.lock:
-                if outcome == c.OUTCOME_ABORTED:
+                if outcome == _ABORTED:
                     stats.aborted += 1
                 else:
                     stats.requests += 1
-                    if outcome == c.OUTCOME_FAILURE:
+                    if outcome == _FAILURE:
                         stats.failures += 1
                     if duration > stats.threshold:
                         stats.slow += 1
-                if owned:
-                    stats.duration[outcome].add(duration, index)
+                if sdk is None:
+                    # Inlined HistogramAccumulator.add: this is the hottest line of the library.
+                    acc = stats.duration[outcome]
+                    acc.counts[_bisect(bounds, duration)] += 1
+                    acc.count += 1
+                    acc.sum += duration
+                    if duration < acc.min:
+                        acc.min = duration
+                    if duration > acc.max:
+                        acc.max = duration
+                    if duration < acc.window_min:
+                        acc.window_min = duration
+                    if duration > acc.window_max:
+                        acc.window_max = duration
                     if ttfb is not None:
-                        stats.ttfb.add(ttfb, bisect.bisect_left(bounds, ttfb))
-            if not owned:
-                self._sdk_duration.record(duration, stats.attrs[outcome])
+                        stats.ttfb.add(ttfb, _bisect(bounds, ttfb))
+            if sdk is not None:
+                sdk.record(duration, stats.attrs[outcome])
                 if ttfb is not None:
                     self._sdk_ttfb.record(ttfb, stats.journey_attrs)
         except Exception as exc:
             report_internal_error("recording an event", exc)
 
 
-class _Binding:
-    """Our instruments on one MeterProvider. Deactivated bindings observe nothing."""
+def _is_proxy(provider: Any) -> bool:
+    """True for the API's placeholder (no MeterProvider installed yet)."""
+    return type(provider).__name__ in ("_ProxyMeterProvider", "ProxyMeterProvider")
 
-    def __init__(self, recorder: Recorder, provider: Any, owns_histograms: bool) -> None:
+
+class _Binding:
+    """Our instruments on one MeterProvider. Inactive bindings observe nothing."""
+
+    def __init__(self, recorder: Recorder, provider: Any) -> None:
         self.active = True
+        self.provider_ref: Any = _ref(provider)
         self._recorder = recorder
-        meter = provider.get_meter(c.METER_NAME, _VERSION)
-        for name, attr in ((c.REQUESTS, "requests"), (c.FAILURES, "failures"), (c.SLOW, "slow"),
-                           (c.ABORTED, "aborted")):
-            meter.create_observable_counter(
+        self._meter = provider.get_meter(c.METER_NAME, _VERSION)
+        for name, attr in (
+            (c.REQUESTS, "requests"),
+            (c.FAILURES, "failures"),
+            (c.SLOW, "slow"),
+            (c.ABORTED, "aborted"),
+        ):
+            self._meter.create_observable_counter(
                 name,
                 callbacks=[self._observer(attr)],
                 unit=c.COUNTER_UNIT,
@@ -267,20 +372,30 @@ class _Binding:
             )
         self.duration: Any = None
         self.ttfb: Any = None
-        if not owns_histograms:
-            bounds = list(recorder.bounds)
-            self.duration = meter.create_histogram(
-                c.DURATION,
-                unit=c.SECONDS,
-                description=c.DESCRIPTIONS[c.DURATION],
-                explicit_bucket_boundaries_advisory=bounds,
-            )
-            self.ttfb = meter.create_histogram(
-                c.TTFB,
-                unit=c.SECONDS,
-                description=c.DESCRIPTIONS[c.TTFB],
-                explicit_bucket_boundaries_advisory=bounds,
-            )
+        self._bounds: tuple[float, ...] | None = None
+
+    @property
+    def provider(self) -> Any:
+        return self.provider_ref()
+
+    def create_histograms(self, bounds: tuple[float, ...]) -> None:
+        """Create the SDK histograms once per provider (the first bounds win, as in the SDK)."""
+        if self.duration is not None:
+            return
+        advisory = list(bounds)
+        self._bounds = bounds
+        self.duration = self._meter.create_histogram(
+            c.DURATION,
+            unit=c.SECONDS,
+            description=c.DESCRIPTIONS[c.DURATION],
+            explicit_bucket_boundaries_advisory=advisory,
+        )
+        self.ttfb = self._meter.create_histogram(
+            c.TTFB,
+            unit=c.SECONDS,
+            description=c.DESCRIPTIONS[c.TTFB],
+            explicit_bucket_boundaries_advisory=advisory,
+        )
 
     def _observer(self, attr: str) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
@@ -299,10 +414,21 @@ class _Binding:
         return observe
 
 
+def _ref(obj: Any) -> Any:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # pragma: no cover - keep a strong reference when weak ones are impossible
+        return lambda: obj
+
+
 def bucket_index(bounds: Sequence[float], value: float) -> int:
     """OpenTelemetry explicit buckets: bucket i holds values in (bounds[i-1], bounds[i]]."""
     return bisect.bisect_left(bounds, value)
 
+
+_bisect = bisect.bisect_left
+_FAILURE = c.OUTCOME_FAILURE
+_ABORTED = c.OUTCOME_ABORTED
 
 recorder = Recorder()
 

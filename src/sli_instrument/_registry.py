@@ -251,7 +251,7 @@ def _check_exceptions(name: str, value: object, source: str) -> ExceptionTypes |
                 f"invalid success_exceptions entry {item!r} for journey {name!r} (from {source}): "
                 "must be exception classes"
             )
-    return tuple(items)  # type: ignore[return-value]
+    return tuple(items)  # type: ignore[arg-type,return-value]
 
 
 def _check_statuses(name: str, value: object, source: str) -> frozenset[int] | None:

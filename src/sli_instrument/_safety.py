@@ -1,7 +1,7 @@
 """Our own faults never reach the application: they are logged once per kind and dropped.
 
-"Once per kind" is rate-limited rather than once forever, so a fault that persists for hours is still
-visible in the logs (once every ``INTERVAL`` seconds, with the number of repeats suppressed).
+"Once per kind" is rate-limited rather than once forever, so a fault that persists for hours is
+still visible in the logs (once every ``INTERVAL`` seconds, with the number of repeats suppressed).
 """
 
 from __future__ import annotations

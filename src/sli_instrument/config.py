@@ -12,13 +12,14 @@ import logging
 import os
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from opentelemetry import metrics
 
 from ._duration import parse_duration
-from ._recorder import recorder
+from ._recorder import _is_proxy, recorder
 from ._registry import registry
 from .errors import ConfigurationError
 
@@ -77,6 +78,9 @@ class Configuration:
 
 _lock = threading.RLock()
 _current: Optional[Configuration] = None
+#: Global MeterProviders that configure() installed. OpenTelemetry allows one global per process;
+#: after shutdown() a new configure() builds a fresh pipeline rather than reuse the dead one.
+_installed_by_us: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def current_configuration() -> Optional[Configuration]:
@@ -129,7 +133,8 @@ def configure(
     )
     with _lock:
         if _current is not None:
-            if _current.settings == settings and meter_provider is None:
+            same_provider = meter_provider is None or meter_provider is _current.meter_provider
+            if _current.settings == settings and same_provider:
                 return _current
             raise ConfigurationError(
                 "configure() was already called with different settings "
@@ -157,9 +162,10 @@ def _build(settings: Settings, meter_provider: Any, exporter_instance: Any) -> C
         recorder.bind(meter_provider, owns_histograms=False)
         return Configuration(settings, owned=False, meter_provider=meter_provider)
     existing = metrics.get_meter_provider()
-    if _is_installed(existing):
+    if _is_installed(existing) and existing not in _installed_by_us:
         logger.info(
-            "sli_instrument: a MeterProvider is already installed (%s); using it, no pipeline added",
+            "sli_instrument: a MeterProvider is already installed (%s); using it, "
+            "no pipeline added",
             type(existing).__name__,
         )
         recorder.bind(existing, owns_histograms=False)
@@ -182,10 +188,13 @@ def _build_owned(settings: Settings, exporter_instance: Any) -> Configuration:
     from ._pipeline import build_exporter, preferred_temporality
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
-    attributes.setdefault("service.instance.id", str(uuid.uuid4()))
     if settings.service_name is not None:
         attributes["service.name"] = settings.service_name
+    # Resource.create() merges OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME under our arguments.
     resource = Resource.create(attributes)
+    if "service.instance.id" not in resource.attributes:
+        # Each process needs its own id, or cumulative series of two workers collide.
+        resource = resource.merge(Resource({"service.instance.id": str(uuid.uuid4())}))
     reader: Any = None
     if settings.exporter == "memory" and exporter_instance is None:
         reader = OwnedInMemoryReader(preferred_temporality=preferred_temporality(settings))
@@ -200,15 +209,20 @@ def _build_owned(settings: Settings, exporter_instance: Any) -> Configuration:
         shutdown_on_exit=False,
     )
     recorder.bind(provider, owns_histograms=reader is not None)
-    if settings.install_global:
+    if settings.install_global and not _is_installed(metrics.get_meter_provider()):
         metrics.set_meter_provider(provider)
+        _installed_by_us.add(provider)
     tracer_provider = None
     if settings.traces:
         from ._tracing import install_tracing
 
         tracer_provider = install_tracing(resource, settings)
     return Configuration(
-        settings, owned=True, meter_provider=provider, reader=reader, tracer_provider=tracer_provider
+        settings,
+        owned=True,
+        meter_provider=provider,
+        reader=reader,
+        tracer_provider=tracer_provider,
     )
 
 
@@ -224,22 +238,23 @@ def shutdown(timeout_millis: int = 10_000) -> None:
             # Before unbinding: the final export must still observe the counters.
             config.meter_provider.shutdown(timeout_millis=timeout_millis)
         except Exception:
-            logger.warning("sli_instrument: metric pipeline did not shut down cleanly", exc_info=True)
+            logger.warning(
+                "sli_instrument: metric pipeline did not shut down cleanly", exc_info=True
+            )
     _unbind()
     if config.tracer_provider is not None and config.owned:
         try:
             config.tracer_provider.shutdown()
         except Exception:
-            logger.warning("sli_instrument: tracer provider did not shut down cleanly", exc_info=True)
+            logger.warning(
+                "sli_instrument: tracer provider did not shut down cleanly", exc_info=True
+            )
 
 
 def _unbind() -> None:
-    # The next event binds to the global provider again (which may be a proxy).
-    with recorder._lock:
-        if recorder._binding is not None:
-            recorder._binding.active = False
-        recorder._binding = None
-        recorder.owns_histograms = False
+    # Events keep being counted in process; the next configure() (or, once a foreign global
+    # provider exists, the next event) binds again.
+    recorder.unbind()
 
 
 @atexit.register
@@ -358,9 +373,13 @@ def _resolve(**given: Any) -> Settings:
     else:
         exporter = pick("exporter", exporter_value, "SLI_EXPORTER", "OTEL_METRICS_EXPORTER")
         if exporter is None:
-            has_endpoint = any(
-                env.get(n) for n in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-            ) or given["endpoint"] is not None
+            has_endpoint = (
+                any(
+                    env.get(n)
+                    for n in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+                )
+                or given["endpoint"] is not None
+            )
             exporter = "otlp" if has_endpoint else "memory"
         exporter = str(exporter).lower()
         if exporter not in EXPORTERS:
@@ -369,12 +388,15 @@ def _resolve(**given: Any) -> Settings:
                 f"choose one of {', '.join(EXPORTERS)} or pass a MetricExporter instance"
             )
 
-    protocol = pick(
-        "protocol",
-        given["protocol"],
-        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ) or "http/protobuf"
+    protocol = (
+        pick(
+            "protocol",
+            given["protocol"],
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        )
+        or "http/protobuf"
+    )
     protocol = str(protocol).lower()
     if protocol == "http":
         protocol = "http/protobuf"
@@ -411,9 +433,12 @@ def _resolve(**given: Any) -> Settings:
     else:
         export_interval = DEFAULT_EXPORT_INTERVAL
 
-    temporality = pick(
-        "temporality", given["temporality"], "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-    ) or "cumulative"
+    temporality = (
+        pick(
+            "temporality", given["temporality"], "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+        )
+        or "cumulative"
+    )
     temporality = str(temporality).lower()
     if temporality not in TEMPORALITIES:
         raise ConfigurationError(
@@ -426,8 +451,10 @@ def _resolve(**given: Any) -> Settings:
     if cap_value is not None:
         try:
             journey_cap = int(cap_value)
-            if isinstance(cap_value, bool) or journey_cap < 1 or (
-                isinstance(cap_value, float) and cap_value != journey_cap
+            if (
+                isinstance(cap_value, bool)
+                or journey_cap < 1
+                or (isinstance(cap_value, float) and cap_value != journey_cap)
             ):
                 raise ValueError
         except (TypeError, ValueError):
@@ -487,7 +514,7 @@ def _is_exporter(value: Any) -> bool:
 
 def _is_installed(provider: Any) -> bool:
     """True unless ``provider`` is the API's placeholder proxy (nothing installed yet)."""
-    return type(provider).__name__ not in ("_ProxyMeterProvider", "ProxyMeterProvider")
+    return not _is_proxy(provider)
 
 
 def _describe_difference(old: Settings, new: Settings) -> str:

@@ -25,9 +25,12 @@ import wrapt
 
 from . import _contract as c
 from ._context import current_scope
+from ._observers import event_observers as _event_observers
+from ._observers import notify_event as _notify_event
 from ._recorder import recorder
 from ._registry import Journey, registry
 from ._safety import report_internal_error
+from .errors import ConfigurationError
 
 __all__ = ["JourneyHandle", "journey"]
 
@@ -46,10 +49,32 @@ def _outcome(journey: Journey, exc: BaseException) -> str:
 
 
 def _finish(journey: Journey, start: float, outcome: str) -> None:
-    duration = perf_counter() - start
-    stats = journey.stats
-    if stats is not None:
-        _record(stats, duration, outcome)
+    _record(journey.stats, perf_counter() - start, outcome)
+    if _event_observers:  # an integration (X-Ray SDK) labels the event
+        _notify_event(journey, outcome)
+
+
+_FunctionWrapper: Any = wrapt.FunctionWrapper
+
+
+class _JourneyWrapper(_FunctionWrapper):  # type: ignore[misc]
+    """wrapt's FunctionWrapper with a shorter call path for plain functions.
+
+    For an unbound call wrapt looks up ``__self__`` on the wrapped function (a bound method
+    wrapped directly carries its instance there). On a plain function that lookup fails, and
+    building the AttributeError costs more than everything else we do per call. A plain
+    function never has ``__self__``, so we call our wrapper directly. Method calls go through
+    wrapt's BoundFunctionWrapper as usual.
+    """
+
+    def __init__(self, wrapped: Any, wrapper: Any, plain: bool) -> None:
+        super().__init__(wrapped, wrapper)
+        self._self_plain = plain
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._self_plain:
+            return self._self_wrapper(self.__wrapped__, None, args, kwargs)
+        return super().__call__(*args, **kwargs)
 
 
 class JourneyHandle:
@@ -84,7 +109,8 @@ class JourneyHandle:
             wrapper = _generator_wrapper(self.journey)
         else:
             wrapper = _sync_wrapper(self.journey)
-        return wrapt.FunctionWrapper(func, wrapper)  # type: ignore[no-any-return]
+        plain = inspect.isfunction(func) and not hasattr(func, "__self__")
+        return _JourneyWrapper(func, wrapper, plain)  # type: ignore[return-value]
 
     # -- context managers ---------------------------------------------------------------------
     def __enter__(self) -> JourneyHandle:
@@ -108,7 +134,9 @@ class JourneyHandle:
             start = stack[-1]
             self._active.set(stack[:-1])
             if start is not None:
-                _finish(self.journey, start, _SUCCESS if exc is None else _outcome(self.journey, exc))
+                _finish(
+                    self.journey, start, _SUCCESS if exc is None else _outcome(self.journey, exc)
+                )
         except Exception as error:
             report_internal_error("leaving a journey block", error)
 
@@ -130,9 +158,9 @@ def _sync_wrapper(journey: Journey) -> Callable[..., Any]:
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
-            _finish(journey, start, _outcome(journey, exc))
+            _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
             raise
-        _finish(journey, start, _SUCCESS)
+        _record(journey.stats, perf_counter() - start, _SUCCESS)
         return result
 
     return wrapper
@@ -150,9 +178,9 @@ def _coroutine_wrapper(journey: Journey) -> Callable[..., Any]:
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
-                _finish(journey, start, _outcome(journey, exc))
+                _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
                 raise
-            _finish(journey, start, _SUCCESS)
+            _record(journey.stats, perf_counter() - start, _SUCCESS)
             return result
 
         return run()
@@ -167,15 +195,16 @@ def _generator_wrapper(journey: Journey) -> Callable[..., Any]:
             if scope.journey is None:
                 scope.claim(journey)
             return wrapped(*args, **kwargs)
-        return _measured_generator(journey, wrapped(*args, **kwargs))
+        start = perf_counter()
+        return _measured_generator(journey, wrapped(*args, **kwargs), start)
 
     return wrapper
 
 
-def _measured_generator(journey: Journey, generator: Any) -> Any:
-    # The event starts when the generator is created (the call) and ends when it is exhausted,
-    # raises, or is closed (explicitly or by garbage collection of an abandoned generator).
-    start = perf_counter()
+def _measured_generator(journey: Journey, generator: Any, start: float) -> Any:
+    # The event starts at the call and ends when the generator is exhausted, raises, or is closed
+    # (by its consumer, or by garbage collection of an abandoned generator). A generator that is
+    # never iterated runs no code and records nothing.
     outcome = _SUCCESS
     try:
         return (yield from generator)
@@ -195,13 +224,13 @@ def _asyncgen_wrapper(journey: Journey) -> Callable[..., Any]:
             if scope.journey is None:
                 scope.claim(journey)
             return wrapped(*args, **kwargs)
-        return _measured_async_generator(journey, wrapped(*args, **kwargs))
+        start = perf_counter()
+        return _measured_async_generator(journey, wrapped(*args, **kwargs), start)
 
     return wrapper
 
 
-async def _measured_async_generator(journey: Journey, agen: Any) -> Any:
-    start = perf_counter()
+async def _measured_async_generator(journey: Journey, agen: Any, start: float) -> Any:
     outcome = _SUCCESS
     try:
         to_send: Any = None
@@ -271,20 +300,62 @@ def journey(
         target = getattr(func, "__func__", func)
         handle = _handle(getattr(target, "__name__", None), f"@journey on {_where(target)}")
         return handle(func)
-    return _handle(
-        name,
-        "journey() call" if name is None else f"journey({name!r})",
-        latency_threshold=latency_threshold,
-        success_exceptions=success_exceptions,
-        enabled=enabled,
-        failure_statuses=failure_statuses,
-        classifier=classifier,
-    )
+    options = {
+        "latency_threshold": latency_threshold,
+        "success_exceptions": success_exceptions,
+        "enabled": enabled,
+        "failure_statuses": failure_statuses,
+        "classifier": classifier,
+    }
+    if name is None:
+        return _NameFromFunction(options)
+    if isinstance(name, str) and not any(v is not None for v in options.values()):
+        # ``with journey("search"):`` runs on every request: reuse the handle made the first time.
+        cached = _handles.get(name)
+        if cached is not None and registry.get(name) is cached.journey:
+            return cached
+    return _handle(name, f"journey({name!r})", **options)
+
+
+#: One handle per journey, so ``with journey(name):`` in a request path costs a dict lookup and
+#: the per-handle ContextVar is created once (bounded by the journey cap, not by traffic).
+_handles: dict[str, JourneyHandle] = {}
 
 
 def _handle(name: Any, source: str, **options: Any) -> JourneyHandle:
     caller = _caller()
-    return JourneyHandle(registry.register(name, source=f"{source} at {caller}", **options))
+    registered = registry.register(name, source=f"{source} at {caller}", **options)
+    handle = _handles.get(registered.name)
+    if handle is None or handle.journey is not registered:
+        handle = JourneyHandle(registered)
+        _handles[registered.name] = handle
+    return handle
+
+
+class _NameFromFunction:
+    """``@journey(latency_threshold=...)`` without a name: the function's ``__name__`` is used."""
+
+    __slots__ = ("_options",)
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+
+    def __call__(self, func: F) -> F:
+        target = getattr(func, "__func__", func)
+        name = getattr(target, "__name__", None)
+        handle = _handle(name, f"@journey(...) on {_where(target)}", **self._options)
+        return handle(func)
+
+    def __enter__(self) -> None:
+        raise ConfigurationError(
+            "journey() without a name can only decorate a function (its __name__ is the "
+            'journey name); name the block: with journey("search"): ...'
+        )
+
+    __aenter__ = __enter__  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:  # pragma: no cover - __enter__ always raises
+        pass
 
 
 def _where(func: Any) -> str:

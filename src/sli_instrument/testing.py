@@ -159,6 +159,6 @@ def reset_state() -> None:
     longer observed, so register them again, or decorate inside the test.
     """
     shutdown()
-    recorder.forget()
     registry.clear()
+    recorder.forget()
     reset_error_log()
