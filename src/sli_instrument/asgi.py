@@ -34,28 +34,22 @@ def _baggage_header(scope: dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _flush_on_shutdown(receive: Callable[..., Any]) -> Callable[..., Any]:
-    """Export what is pending when the server announces shutdown (all requests are done then).
+def _flush_pending() -> None:
+    """Export what is pending when the application's lifespan ends (the server is shutting down).
 
     uvicorn re-raises SIGTERM after its graceful shutdown, so the process dies by the signal and
     ``atexit`` handlers (our last export) never run: without this, the counts of the last export
-    interval are lost at every restart. The messages themselves pass through unchanged.
+    interval were lost at every restart. The lifespan messages pass through untouched; this runs
+    after the application answered ``lifespan.shutdown`` and before the server regains control.
     """
+    try:
+        from .config import current_configuration
 
-    async def receive_lifespan() -> Any:
-        message = await receive()
-        try:
-            if message.get("type") == "lifespan.shutdown":
-                from .config import current_configuration
-
-                configuration = current_configuration()
-                if configuration is not None:
-                    configuration.force_flush(5_000)
-        except Exception as exc:
-            report_internal_error("flushing metrics at lifespan shutdown", exc)
-        return message
-
-    return receive_lifespan
+        configuration = current_configuration()
+        if configuration is not None:
+            configuration.force_flush(5_000)
+    except Exception as exc:
+        report_internal_error("flushing metrics at lifespan shutdown", exc)
 
 
 class ASGIMiddleware:
@@ -93,7 +87,11 @@ class ASGIMiddleware:
     ) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                receive = _flush_on_shutdown(receive)
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    _flush_pending()
+                return
             await self.app(scope, receive, send)
             return
         start = perf_counter()
