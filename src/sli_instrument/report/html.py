@@ -37,7 +37,7 @@ table.summary th:first-child,table.summary td:first-child{text-align:left}
 section.journey{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px;
 margin-bottom:24px}
 .headline{color:#24292f;margin:0 0 12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(600px,1fr));gap:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}
 figure{margin:0}figcaption{color:#424a53;font-size:14px;max-width:640px}
 figcaption b{color:#1b1f23}
 svg.chart{max-width:100%;height:auto;font-size:11px;font-family:inherit}
