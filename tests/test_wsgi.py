@@ -366,3 +366,43 @@ def test_misconfiguration_raises_when_the_middleware_is_created(kwargs, quoted):
     with pytest.raises(ConfigurationError) as info:
         WSGIMiddleware(text_app(), **kwargs)
     assert quoted in str(info.value)
+
+
+def test_the_core_and_both_middlewares_import_no_framework():
+    from tests.support.import_guard import run_with_blocked
+
+    frameworks = ["flask", "werkzeug", "django", "asgiref", "starlette", "fastapi", "anyio"]
+    others = ["httpx", "uvicorn", "gunicorn", "yaml", "boto3", "botocore", "aws_xray_sdk"]
+    output = run_with_blocked(
+        [*frameworks, *others, "prometheus_client"],
+        """
+import asyncio
+from wsgiref.util import setup_testing_defaults
+import sli_instrument as sli
+from sli_instrument import ASGIMiddleware, WSGIMiddleware
+from sli_instrument.testing import recording
+
+def wsgi_app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+
+async def asgi_app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+async def receive():
+    return {"type": "http.request", "body": b""}
+
+async def send(message):
+    pass
+
+with recording() as rec:
+    environ = {}
+    setup_testing_defaults(environ)
+    body = WSGIMiddleware(wsgi_app)(environ, lambda *a: None)
+    list(body); body.close()
+    asyncio.run(ASGIMiddleware(asgi_app)({"type": "http", "path": "/"}, receive, send))
+    print(rec.journey("unclaimed").requests)
+""",
+    )
+    assert output.strip().splitlines()[-1] == "2"
