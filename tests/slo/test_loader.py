@@ -491,7 +491,7 @@ _VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_KEYS, _VALUES, max_size=6))
 def test_fuzz_structured_files_raise_only_configuration_errors(data: dict) -> None:
     text = yaml.safe_dump(data)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from .model import Window
+from .model import Window, budget_of
 
 __all__ = [
     "BudgetStatus",
@@ -70,7 +70,7 @@ def error_budget(objective_percent: float) -> float:
     """``1 - objective``: 0.001 for 99.9."""
     if not 0.0 < objective_percent < 100.0:
         raise ValueError(f"objective {objective_percent!r} is not a percentage in (0, 100)")
-    return 1.0 - objective_percent / 100.0
+    return budget_of(objective_percent)
 
 
 def budget_minutes(objective_percent: float, window_seconds: float) -> float:

@@ -12,9 +12,19 @@ to re-derive anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal, Optional
 
 Severity = Literal["page", "ticket"]
+
+
+def budget_of(percent: float) -> float:
+    """``1 - percent / 100`` without binary noise: 0.001 for 99.9, not 0.0009999999999998899.
+
+    Computed in decimal from the percentage as written (its shortest repr), so thresholds printed
+    in generated rules and alarms read as people wrote them.
+    """
+    return float((Decimal(100) - Decimal(repr(float(percent)))) / Decimal(100))
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class LatencyObjective:
     @property
     def error_budget(self) -> float:
         """Allowed fraction of slow events: 1 - target (0.01 for 99)."""
-        return 1.0 - self.target / 100.0
+        return budget_of(self.target)
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class JourneyObjective:
     @property
     def error_budget(self) -> float:
         """Allowed fraction of bad events: 1 - objective (0.001 for 99.9)."""
-        return 1.0 - self.availability / 100.0
+        return budget_of(self.availability)
 
 
 @dataclass(frozen=True)
