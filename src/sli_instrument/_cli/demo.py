@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     duration = float(args.duration)
     if not math.isfinite(duration) or not 3 <= duration <= 3600:
-        fail(f"invalid --duration {args.duration!r}: use 3 to 3600 seconds")
+        fail(f"invalid --duration {args.duration:g}: use 3 to 3600 seconds")
     if not 1 <= args.threads <= 64:
         fail(f"invalid --threads {args.threads!r}: use 1 to 64")
     endpoint = args.otlp_endpoint

@@ -27,16 +27,20 @@ class DemoSetupError(Exception):
 def examples_dir() -> Path:
     """The ``examples/`` folder of the source checkout this package runs from."""
     override = os.environ.get(EXAMPLES_ENV, "").strip()
-    candidates = [Path(override)] if override else []
-    # src/sli_instrument/demo/apps.py -> the checkout's root is three levels up from the package.
-    candidates.append(Path(__file__).resolve().parents[3] / "examples")
-    for candidate in candidates:
+    if override:
+        candidate = Path(override)
         if (candidate / "flask_app").is_dir() or (candidate / "django_app").is_dir():
             return candidate
+        raise DemoSetupError(
+            f"{EXAMPLES_ENV}={override!r} holds no example shop (flask_app/ or django_app/)"
+        )
+    # src/sli_instrument/demo/apps.py: the checkout's root is three levels above this package.
+    candidate = Path(__file__).resolve().parents[3] / "examples"
+    if (candidate / "flask_app").is_dir() or (candidate / "django_app").is_dir():
+        return candidate
     raise DemoSetupError(
-        "the demo runs the example shops from a source checkout (examples/ next to src/), and "
-        "none was found: clone the repository and run ./scripts/demo"
-        + (f" (or fix {EXAMPLES_ENV}={override})" if override else "")
+        "the demo runs the example shops from a source checkout (examples/ next to src/) and "
+        "this installation has none: clone the repository and run ./scripts/demo"
     )
 
 
