@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from typing import Any, Callable, Optional
 
+from ._observers import claim_observers as _claim_observers
+from ._observers import notify_claim
 from ._registry import Journey
 
 
@@ -34,6 +36,8 @@ class RequestScope:
                 from ._safety import report_internal_error
 
                 report_internal_error("on_claim hook", exc)
+        if _claim_observers:
+            notify_claim(journey)
         return True
 
 

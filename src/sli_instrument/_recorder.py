@@ -29,6 +29,8 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from . import _contract as c
+from ._observers import event_observers as _event_observers
+from ._observers import notify_event as _notify_event
 from ._registry import Journey, registry
 from ._safety import report_internal_error
 
@@ -341,6 +343,8 @@ class Recorder:
                 sdk.record(duration, stats.attrs[outcome])
                 if ttfb is not None:
                     self._sdk_ttfb.record(ttfb, stats.journey_attrs)
+            if _event_observers:  # an integration (X-Ray SDK) labels the event
+                _notify_event(journey, outcome)
         except Exception as exc:
             report_internal_error("recording an event", exc)
 

@@ -25,8 +25,6 @@ import wrapt
 
 from . import _contract as c
 from ._context import current_scope
-from ._observers import event_observers as _event_observers
-from ._observers import notify_event as _notify_event
 from ._recorder import recorder
 from ._registry import Journey, registry
 from ._safety import report_internal_error
@@ -50,8 +48,6 @@ def _outcome(journey: Journey, exc: BaseException) -> str:
 
 def _finish(journey: Journey, start: float, outcome: str) -> None:
     _record(journey.stats, perf_counter() - start, outcome)
-    if _event_observers:  # an integration (X-Ray SDK) labels the event
-        _notify_event(journey, outcome)
 
 
 _FunctionWrapper: Any = wrapt.FunctionWrapper
