@@ -548,3 +548,16 @@ def test_round_trip_property(
     )
     spec = parse_slo(text)
     assert parse_slo(dump_slo(spec)) == spec
+
+
+def test_the_documented_example_is_valid() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "slo-file.md").read_text()
+    example = re.search(r"## A complete example\n\n```yaml\n(.*?)```", doc, re.S)
+    assert example is not None
+    spec = parse_slo(example.group(1), "slo.yaml")
+    assert spec.journey_names == ("checkout", "search", "browse")
+    assert spec.warnings == ()
+    assert parse_slo(dump_slo(spec)) == spec
