@@ -15,6 +15,7 @@ propagators (``OTEL_PROPAGATORS=tracecontext,baggage``) include W3C baggage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import Token
 from typing import Any, Optional
 
 from opentelemetry import baggage, context, trace
@@ -74,7 +75,22 @@ def attach_journey(journey: Journey) -> tuple[Any, Any]:
 
 
 def detach_journey(token: Any, ctx: Any) -> None:
-    # Only in the context we attached in: a claim made in a copied context (a thread pool, a
-    # task) dies with that copy, and detaching there would log an error for nothing.
-    if context.get_current() is ctx:
+    """Undo :func:`attach_journey` at the end of the request, wherever the claim happened.
+
+    A claim made in a copied context (a thread pool, a task) usually dies with that copy: then
+    the current context is not ``ctx`` and there is nothing to undo. But asgiref's
+    ``async_to_sync``/``sync_to_async`` copy context variables *back* into the caller, so the
+    request's own context may hold ``ctx`` under a token from another context; it is then reset
+    by value, so the journey never leaks into the next request served by this thread.
+    """
+    if context.get_current() is not ctx:
+        return
+    var = getattr(token, "var", None)
+    if var is None:  # a runtime context that is not contextvars-based
         context.detach(token)
+        return
+    try:
+        var.reset(token)
+    except ValueError:
+        previous = token.old_value
+        context.attach(context.Context() if previous is Token.MISSING else previous)

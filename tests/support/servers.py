@@ -95,9 +95,11 @@ def serve(
             if process.poll() is not None:
                 raise AssertionError(f"server exited with {process.returncode}:\n{_output(log)}")
             try:
-                httpx.get(url + ready_path, timeout=1.0)
+                # A probe that connected is served exactly once (tests count it): wait for its
+                # answer instead of timing out and sending another.
+                httpx.get(url + ready_path, timeout=httpx.Timeout(start_timeout, connect=1.0))
                 break
-            except httpx.TransportError:
+            except httpx.ConnectError:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"server not ready in {start_timeout}s:\n{_output(log)}")
                 time.sleep(0.05)
