@@ -194,6 +194,7 @@ class JourneyRegistry:
         journey = self.register(name, source=source)
         journey._latency_threshold = seconds
         journey.sources["latency_threshold"] = source
+        journey.sources["threshold_override"] = source
         self._notify(journey)
 
     def _notify(self, journey: Journey) -> None:
@@ -223,6 +224,9 @@ _DEFAULTS: dict[str, Any] = {
 
 def _merge(journey: Journey, option: str, attr: str, value: Any, source: str) -> None:
     if value is None or (option == "success_exceptions" and value == ()):
+        return
+    if option == "latency_threshold" and "threshold_override" in journey.sources:
+        # The SLO file set it (override_threshold): it wins whether code registers before or after.
         return
     current = getattr(journey, attr)
     previous_source = journey.sources.get(option)

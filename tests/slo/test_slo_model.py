@@ -119,3 +119,16 @@ def test_over_the_cap_without_journey_cap(tmp_path) -> None:
     # configure(journey_cap=...) applies before the file is read.
     with recording(slo_file=str(path), journey_cap=101):
         assert "j100" in registry
+
+
+def test_slo_file_threshold_wins_over_a_decorator_defined_later(tmp_path) -> None:
+    # configure() first, then a module defines its journey: the file still decides, no conflict.
+    with recording(slo_file=str(write(tmp_path))) as rec:
+
+        @sli.journey("checkout", latency_threshold="2s")
+        def checkout() -> None:
+            time.sleep(0.08)
+
+        checkout()
+        assert registry.get("checkout").latency_threshold == pytest.approx(0.05)
+        assert rec.journey("checkout").slow == 1
