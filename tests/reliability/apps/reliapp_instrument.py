@@ -1,0 +1,28 @@
+"""How the reliability apps install the HTTP middleware (one place, so every app does it alike)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+#: Baggage journeys the apps accept from callers (everything else in baggage is ignored).
+BAGGAGE_ALLOWLIST = ("browse", "checkout")
+
+
+def instrument_wsgi(app: Any) -> Any:
+    """Return the Flask app's WSGI callable wrapped by our Flask integration."""
+    from sli_instrument.integrations.flask import SLI
+
+    SLI(app, baggage_journeys=BAGGAGE_ALLOWLIST)
+    return app.wsgi_app
+
+
+def instrument_asgi(app: Any) -> Any:
+    from sli_instrument.integrations.starlette import SLIMiddleware
+
+    app.add_middleware(SLIMiddleware, baggage_journeys=BAGGAGE_ALLOWLIST)
+    return app
+
+
+def enabled() -> bool:
+    return os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"

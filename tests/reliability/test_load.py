@@ -1,0 +1,266 @@
+"""Load tier: sustained load on loopback, every request counted exactly once, throughput against
+the same app without sli_instrument, resident memory flat after warm-up.
+
+Two apps: the Flask shop example (``examples/flask_app``) under gunicorn (2 sync workers), and a
+Starlette app under uvicorn (asyncio). For each, the bare app and the instrumented app run side by
+side; runs alternate (bare, instrumented, then instrumented, bare, ...) and the throughput ratio is
+the ratio of the medians. On a machine with two or more CPUs the servers are pinned to CPU 0 and
+the load generator (its own process) to CPU 1, so the numbers measure the server, not a contest
+for cores.
+
+``SLI_LOAD_SECONDS`` (seconds of load on each variant: CI 10, scripts/load 90) and
+``SLI_LOAD_SLICE`` (default 5) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load) asserts the 5 %
+throughput bound.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from harness import Sampler, Server, cpu_count, memory_report, wait_until
+from rig import recorded
+from tests.support.loadgen import LoadResult, Req, run_in_subprocess
+from tests.support.otlp_receiver import OTLPReceiver
+
+from conftest import LOAD_SECONDS, LOAD_SLICE, LOAD_STRICT, otlp_env, save_result
+
+_BUDGET = LOAD_SECONDS * 2 * 1.5 + 180
+pytestmark = [pytest.mark.load, pytest.mark.timeout(_BUDGET)]
+
+PINNED = cpu_count() >= 2
+SERVER_CPUS = {0} if PINNED else None
+LOADGEN_CPUS = [1] if PINNED else None
+#: RSS growth (KiB) allowed after warm-up over a whole run. A leak of 100 bytes per request at
+#: ~1,500 requests/s is ~9 MiB/min: far above this.
+GROWTH_BUDGET_KIB = 3 * 1024
+
+SHOP_REQUESTS = (
+    Req("/", tag="browse"),
+    Req("/products/3", tag="browse"),
+    Req("/search?q=cup", tag="search"),
+    Req(
+        "/cart",
+        method="POST",
+        headers=(("X-Cart-Id", "load"), ("Content-Type", "application/json")),
+        body=b'{"product_id": 2}',
+        tag="cart",
+    ),
+    Req("/checkout", method="POST", headers=(("X-Cart-Id", "load"),), tag="checkout"),
+    # The induced failure: the payment gateway raises, the error handler answers 500.
+    Req("/checkout", method="POST", headers=(("X-Shop-Fail", "1"),), tag="checkout"),
+    Req("/orders/export?rows=5", tag="export"),
+    Req("/healthz", tag="unclaimed"),
+)
+SHOP_STATUSES = {200, 201, 500}
+
+STARLETTE_REQUESTS = (
+    Req("/browse", tag="browse"),
+    Req("/search?q=red+shoes", tag="search"),
+    Req("/checkout", method="POST", body=b'{"cart": [1, 2]}', tag="checkout"),
+    Req("/pay", tag="pay"),  # the induced failure: 503
+    Req("/mixed", tag="mixed"),
+    Req("/stream", tag="stream"),
+    Req("/jitter/3", tag="j3"),
+    Req("/no/such/page", tag="unclaimed"),
+)
+STARLETTE_STATUSES = {200, 404, 503}
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _drive(
+    name: str,
+    tmp_path: Path,
+    make: Callable[[bool, dict[str, str]], Server],
+    requests: Sequence[Req],
+    statuses: set[int],
+    connections: int,
+    failing: Callable[[dict[str, dict[int, int]]], dict[str, int]],
+) -> dict[str, Any]:
+    receiver = OTLPReceiver(grpc_enabled=False).start()
+    # A realistic export interval: the instrumented app's export work is part of what it costs.
+    env = otlp_env(receiver.http_endpoint, OTEL_METRIC_EXPORT_INTERVAL="5000")
+    bare = make(False, {"RELIAPP_INSTRUMENT": "0"})
+    inst = make(True, env)
+    answered: dict[str, int] = {}
+    answered_status: dict[str, dict[int, int]] = {}
+    throughput: dict[str, list[float]] = {"bare": [], "instrumented": []}
+    latency: dict[str, list[float]] = {"bare": [], "instrumented": []}
+    windows: list[tuple[float, float]] = []
+    paired: list[float] = []
+    bare_windows: list[tuple[float, float]] = []
+    try:
+        bare.start()
+        inst.start()
+        workers = 2 if "gunicorn" in inst.argv[0] else 1
+        inst.wait_workers(workers)
+        bare.wait_workers(workers)
+        inst_sampler = Sampler(inst.workers, interval=0.5).start()
+        bare_sampler = Sampler(bare.workers, interval=0.5).start()
+        bare_sampler.t0 = inst_sampler.t0
+
+        def run(server: Server, seconds: float) -> tuple[LoadResult, float, float]:
+            start = time.monotonic() - inst_sampler.t0
+            result = run_in_subprocess(
+                server.host,
+                server.port,
+                requests,
+                connections=connections,
+                duration=seconds,
+                cpus=LOADGEN_CPUS,
+            )
+            end = time.monotonic() - inst_sampler.t0
+            assert result.unanswered == 0, (server.name, result.unanswered_examples)
+            assert result.connect_errors == 0, server.name
+            assert set(result.statuses) <= statuses, (server.name, result.statuses)
+            if server is inst:
+                for tag, by_status in result.per_tag.items():
+                    answered[tag] = answered.get(tag, 0) + sum(by_status.values())
+                    mine = answered_status.setdefault(tag, {})
+                    for status, n in by_status.items():
+                        mine[status] = mine.get(status, 0) + n
+            return result, start, end
+
+        warmup = max(2.0, LOAD_SECONDS * 0.1)
+        run(bare, warmup)
+        _, _, warm_end = run(inst, warmup)
+        slice_seconds = min(LOAD_SLICE, LOAD_SECONDS)
+        slices = max(1, round(LOAD_SECONDS / slice_seconds))
+        for n in range(slices):
+            order = (bare, inst) if n % 2 == 0 else (inst, bare)
+            pair: dict[str, float] = {}
+            for server in order:
+                result, start, end = run(server, slice_seconds)
+                key = "instrumented" if server is inst else "bare"
+                throughput[key].append(result.throughput)
+                latency[key].append(result.latency_p50)
+                pair[key] = result.throughput
+                (windows if server is inst else bare_windows).append((start, end))
+            paired.append(pair["instrumented"] / pair["bare"])
+        inst_sampler.stop()
+        bare_sampler.stop()
+        memory = memory_report(inst_sampler, warm_end, windows=windows)
+        bare_memory = memory_report(bare_sampler, warm_end, windows=bare_windows)
+        threads = inst_sampler.thread_range(warm_end)
+
+        # Graceful stop: every worker exports its last counts. Then: sent == recorded, exactly.
+        inst.stop()
+        expected = dict(answered)
+        expected["unclaimed"] = expected.get("unclaimed", 0) + inst.probes
+
+        def exact() -> bool:
+            got = recorded(receiver)
+            return all(got.get(j, 0) == n for j, n in expected.items())
+
+        wait_until(exact, 20)
+        got = recorded(receiver)
+        failures = recorded(receiver, "sli.journey.failures")
+    finally:
+        inst.stop()
+        bare.stop()
+        receiver.stop()
+
+    wrong = {j: (got.get(j, 0), n) for j, n in expected.items() if got.get(j, 0) != n}
+    assert not wrong, f"recorded != answered (recorded, answered): {wrong}"
+    # Journeys registered but not driven have their zero series (from registration), nothing more.
+    stray = {j: n for j, n in got.items() if j not in expected and n != 0}
+    assert not stray, f"events recorded for journeys nothing sent to: {stray}"
+    want_failures = failing(answered_status)
+    for journey in expected:
+        assert failures.get(journey, 0) == want_failures.get(journey, 0), (journey, failures)
+
+    ratio = _median(throughput["instrumented"]) / _median(throughput["bare"])
+    numbers = {
+        "app": name,
+        "load_seconds_per_variant": LOAD_SECONDS,
+        "slice_seconds": min(LOAD_SLICE, LOAD_SECONDS),
+        "pinned": {"server_cpus": sorted(SERVER_CPUS or []), "loadgen_cpus": LOADGEN_CPUS},
+        "connections": connections,
+        "requests_answered_instrumented": sum(answered.values()),
+        "requests_recorded": sum(got.get(j, 0) for j in expected),
+        "readiness_probes": inst.probes,
+        "failures_induced": sum(want_failures.values()),
+        "failures_recorded": sum(failures.get(j, 0) for j in expected),
+        "per_journey": {j: {"answered": n, "recorded": got.get(j, 0)} for j, n in expected.items()},
+        "throughput_bare_rps": [round(x, 1) for x in throughput["bare"]],
+        "throughput_instrumented_rps": [round(x, 1) for x in throughput["instrumented"]],
+        "throughput_ratio_of_medians": round(ratio, 4),
+        "throughput_ratio_median_of_pairs": round(_median(paired), 4),
+        "throughput_median_bare_rps": round(_median(throughput["bare"]), 1),
+        "throughput_median_instrumented_rps": round(_median(throughput["instrumented"]), 1),
+        "p50_latency_ms_bare": [round(x * 1000, 3) for x in latency["bare"]],
+        "p50_latency_ms_instrumented": [round(x * 1000, 3) for x in latency["instrumented"]],
+        "rss_instrumented": memory.describe(),
+        "rss_slope_kib_per_min_instrumented": {
+            str(p): round(v, 1) for p, v in memory.slopes_kib_per_min.items()
+        },
+        "rss_growth_kib_instrumented": memory.worst_growth_kib,
+        "rss_bare": bare_memory.describe(),
+        "rss_slope_kib_per_min_bare": {
+            str(p): round(v, 1) for p, v in bare_memory.slopes_kib_per_min.items()
+        },
+        "threads_per_worker_min_max": threads,
+    }
+    save_result(f"load_{name}", numbers)
+    assert memory.slopes_kib_per_min, "no RSS samples of the instrumented workers"
+    assert memory.worst_growth_kib <= GROWTH_BUDGET_KIB, memory.describe()
+    assert threads[1] - threads[0] <= 1, f"thread count moved under load: {threads}"
+    if LOAD_STRICT:
+        assert ratio >= 0.95, f"throughput with sli_instrument is {ratio:.3f} of the bare app's"
+    return numbers
+
+
+def _shop_failures(by_tag: dict[str, dict[int, int]]) -> dict[str, int]:
+    return {"checkout": by_tag.get("checkout", {}).get(500, 0)}
+
+
+def _starlette_failures(by_tag: dict[str, dict[int, int]]) -> dict[str, int]:
+    return {"pay": by_tag.get("pay", {}).get(503, 0)}
+
+
+def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
+    slo = str(Path(__file__).resolve().parents[2] / "examples" / "flask_app" / "slo.yaml")
+
+    def make(instrumented: bool, env: dict[str, str]) -> Server:
+        if instrumented:
+            env = {**env, "SLI_SLO_FILE": slo, "OTEL_SERVICE_NAME": "flask-shop"}
+        name = "shop-instrumented" if instrumented else "shop-bare"
+        return Server.gunicorn(
+            "shop_variants:app",
+            log_path=tmp_path / f"{name}.log",
+            env=env,
+            workers=2,
+            cpus=SERVER_CPUS,
+            name=name,
+        )
+
+    _drive("flask_gunicorn", tmp_path, make, SHOP_REQUESTS, SHOP_STATUSES, 4, _shop_failures)
+
+
+def test_starlette_under_uvicorn(tmp_path: Path) -> None:
+    def make(instrumented: bool, env: dict[str, str]) -> Server:
+        name = "starlette-instrumented" if instrumented else "starlette-bare"
+        return Server.uvicorn(
+            "reliapp_asgi:app",
+            log_path=tmp_path / f"{name}.log",
+            env=env,
+            cpus=SERVER_CPUS,
+            name=name,
+        )
+
+    _drive(
+        "starlette_uvicorn",
+        tmp_path,
+        make,
+        STARLETTE_REQUESTS,
+        STARLETTE_STATUSES,
+        8,
+        _starlette_failures,
+    )
