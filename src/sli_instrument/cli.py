@@ -2,7 +2,8 @@
 
 Each subcommand lives in ``sli_instrument/_cli/<name>.py`` with ``add_parser(subparsers)`` and
 ``run(args) -> int``. Errors are one line on stderr (a traceback only with ``--debug``); exit codes
-are 0 ok, 1 SLO breached or validation failed, 2 usage or configuration error.
+are 0 ok, 1 SLO breached or validation failed, 2 usage error, bad configuration or a command that
+could not run. See docs/cli.md.
 """
 
 from __future__ import annotations
@@ -10,12 +11,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from ._cli.common import EXIT_USAGE, CommandError, print_error
 from .errors import ConfigurationError
 
 SUBCOMMANDS = ("demo", "validate", "generate", "report")
+
+EPILOG = """\
+shared options: --slo FILE (the SLO file; env SLI_SLO_FILE), -o/--out FILE, --json,
+  --otlp-endpoint URL, --debug (tracebacks instead of one-line errors)
+exit codes: 0 ok; 1 an SLO is breached or validation failed; 2 usage error, bad
+  configuration, or the command could not run
+first time here? run: sli-instrument demo
+docs: https://github.com/sli-instrument/sli_instrument/tree/main/docs
+"""
+
+_DEBUG_HELP = "show tracebacks instead of one-line errors"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,11 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Critical user journeys as SLIs: run the demo, validate an SLO file, generate alarms, "
             "rules, dashboards and collector config from it, and report error budgets."
         ),
-        epilog="Exit codes: 0 ok, 1 SLO breached or validation failed, 2 usage error.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks instead of one-line errors"
-    )
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
@@ -40,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_parser(subparsers)
+    for subparser in subparsers.choices.values():
+        # ``--debug`` after the subcommand too; SUPPRESS keeps a value given before it.
+        if not any("--debug" in action.option_strings for action in subparser._actions):
+            subparser.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+            )
     return parser
 
 
@@ -65,6 +83,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted")
         return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print_error(
+            f"{args.command} failed: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)"
+        )
+        return EXIT_USAGE
 
 
 def _version() -> str:

@@ -1,1 +1,1 @@
-"""The ``sli-instrument`` command. One module per subcommand, each with ``add_parser`` and ``run``."""
+"""The ``sli-instrument`` command: one module per subcommand (``add_parser`` and ``run``)."""

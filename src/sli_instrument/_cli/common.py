@@ -1,6 +1,11 @@
 """Options every subcommand spells the same way, and the one-line error convention.
 
-Exit codes: 0 ok; 1 an SLO is breached or validation failed; 2 usage or configuration error.
+Exit codes: 0 ok; 1 an SLO is breached or validation failed; 2 usage error, bad configuration, or
+a command that could not run.
+
+Every subcommand spells a shared option the same way: ``--slo FILE`` (env ``SLI_SLO_FILE``),
+``-o/--out FILE``, ``--json``, ``--otlp-endpoint URL``; and ``--debug`` works before or after the
+subcommand.
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ def add_slo_option(parser: argparse.ArgumentParser, *, required: bool = True) ->
     )
 
 
-def add_output_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-o", "--out", metavar="FILE", help="write to FILE instead of standard output"
-    )
+def add_output_option(
+    parser: argparse.ArgumentParser, *, help: str = "write to FILE instead of standard output"
+) -> None:
+    parser.add_argument("-o", "--out", metavar="FILE", help=help)
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -54,4 +59,6 @@ def fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
 
 
 def print_error(message: str) -> None:
-    print(f"sli-instrument: error: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message holds (a traceback is what ``--debug`` is for)."""
+    line = " ".join(message.split())
+    print(f"sli-instrument: error: {line}", file=sys.stderr)

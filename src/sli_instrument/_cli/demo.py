@@ -49,8 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="SECONDS",
         help="how long the demo runs, 3 to 3600 (default: 30)",
     )
-    add_output_option(parser)
-    parser.set_defaults(out=None)
+    add_output_option(
+        parser, help="where to write the HTML report (default: ./sli-demo-report.html)"
+    )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the traffic and incident (default: 0)"
     )

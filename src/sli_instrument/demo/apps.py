@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import threading
@@ -84,19 +85,19 @@ def load_flask_app(examples: Path) -> Any:
 
 
 def load_django_app(examples: Path) -> Any:
-    """The Django example's WSGI handler, with the demo's fault middleware innermost."""
+    """The Django example's WSGI handler (its settings module is ``djshop.settings``)."""
     folder = examples / "django_app"
     if not folder.is_dir():
         raise DemoSetupError(f"the Django example is missing: {folder} does not exist")
     _require("django", "django")
     _on_path(folder)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-    import django
-
-    django.setup()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "djshop.settings"
     from django.core.wsgi import get_wsgi_application
 
-    return get_wsgi_application()
+    application = get_wsgi_application()  # runs django.setup(), which configures logging
+    # The induced payment failures are the show, not news: keep their tracebacks off the screen.
+    logging.getLogger("django.request").disabled = True
+    return application
 
 
 def _require(module: str, extra: str) -> None:

@@ -49,6 +49,7 @@ class TrafficDriver:
         scenario: Scenario,
         plan: FaultPlan,
         *,
+        framework: str = "flask",
         threads: int = 8,
         seed: int = 0,
         pause: float = 0.0,
@@ -57,6 +58,7 @@ class TrafficDriver:
         self.port = port
         self.scenario = scenario
         self.plan = plan
+        self.framework = framework
         self.threads = threads
         self.pause = pause
         self._seed = seed
@@ -126,7 +128,7 @@ class TrafficDriver:
         delay: float,
         fail: bool,
     ) -> int:
-        path = call.path.format(
+        path = call.path_for(self.framework).format(
             product=rnd.randint(1, 5), missing=rnd.randint(100, 999), term=rnd.choice(_TERMS)
         )
         body = None

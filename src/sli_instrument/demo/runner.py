@@ -9,6 +9,7 @@ policy, so the page during the incident is the page production would see. See do
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -26,6 +27,7 @@ from .sampler import Sampler
 from .scenario import SHOP, SIMULATED_SPAN, FaultPlan, Scenario, time_scale
 
 SLO_FILE = Path(__file__).with_name("shop.slo.yaml")
+SERVICE = "shop"
 DEFAULT_OUT = "sli-demo-report.html"
 REFRESH = 1.0
 
@@ -60,14 +62,26 @@ def _load_app(framework: str) -> Any:
 
 
 def _configure(options: DemoOptions) -> Any:
+    """Configure through the environment, as a deployment would.
+
+    The Django example calls ``configure(service_name=...)`` itself when it starts; with the same
+    environment both calls resolve to the same settings, so the second one returns the first
+    configuration instead of conflicting with it.
+    """
     import sli_instrument
 
-    kwargs: dict[str, Any] = {"service_name": "shop", "slo_file": str(SLO_FILE)}
+    for name in [n for n in os.environ if n.startswith(("OTEL_EXPORTER_OTLP_", "SLI_"))]:
+        if name != "SLI_DEMO_EXAMPLES":
+            del os.environ[name]
+    os.environ["OTEL_SERVICE_NAME"] = SERVICE
+    os.environ["SLI_SLO_FILE"] = str(SLO_FILE)
     if options.otlp_endpoint:
-        kwargs.update(exporter="otlp", endpoint=options.otlp_endpoint, export_interval="2s")
+        os.environ["SLI_EXPORTER"] = "otlp"
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.otlp_endpoint
+        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = "2000"
     else:
-        kwargs.update(exporter="memory")
-    return sli_instrument.configure(**kwargs)
+        os.environ["SLI_EXPORTER"] = "memory"
+    return sli_instrument.configure(service_name=SERVICE)
 
 
 def alert_events(timelines: list[JourneyTimeline]) -> list[tuple[float, str, str, str]]:
@@ -104,7 +118,7 @@ def run_demo(
     app = (app_loader or _load_app)(options.framework)
     server = serve(options.framework, app)
     sampler = Sampler(
-        "shop",
+        SERVICE,
         scenario.journeys,
         objectives,
         time_scale=scale,
@@ -112,7 +126,13 @@ def run_demo(
         source=f"sli-instrument demo ({label} example shop, in-process metrics)",
     )
     driver = TrafficDriver(
-        server.host, server.port, scenario, plan, threads=options.threads, seed=options.seed
+        server.host,
+        server.port,
+        scenario,
+        plan,
+        framework=options.framework,
+        threads=options.threads,
+        seed=options.seed,
     )
     title = f"sli-instrument demo: {label} example shop at {server.url}"
     scale_line = (

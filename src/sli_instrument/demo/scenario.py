@@ -38,6 +38,17 @@ class Call:
     expect: int = 200
     #: Ask the shop to decline the card (a 402: a success of the journey).
     decline: bool = False
+    #: The Django example's path when it is not ``path`` with a trailing slash.
+    django_path: Optional[str] = None
+
+    def path_for(self, framework: str) -> str:
+        if framework != "django":
+            return self.path
+        if self.django_path is not None:
+            return self.django_path
+        route, _, query = self.path.partition("?")
+        route = route if route.endswith("/") else route + "/"
+        return route + ("?" + query if query else "")
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,14 @@ SHOP = Scenario(
         Call("browse", "GET", "/products/{product}", 4.0),
         Call("browse", "GET", "/products/{missing}", 0.3, expect=404),
         Call("search", "GET", "/search?q={term}", 4.0),
-        Call("cart", "POST", "/cart", 2.0, body='{"product_id": {product}}'),
+        Call(
+            "cart",
+            "POST",
+            "/cart",
+            2.0,
+            body='{"product_id": {product}}',
+            django_path="/cart/{product}/",
+        ),
         Call("cart", "GET", "/cart", 1.0),
         Call("checkout", "POST", "/checkout", 2.4, expect=201),
         Call("checkout", "POST", "/checkout", 0.1, decline=True, expect=402),
