@@ -1,4 +1,4 @@
-"""The ADOT collector configurations in examples/collector/ are valid and match our metrics contract.
+"""The ADOT collector configurations in examples/collector/: valid, and matching our contract.
 
 Checked against the components' documented schemas (tests/support/collector_schemas.py, encoded from
 opentelemetry-collector-contrib's config.schema.yaml files): every key known, every value of the
