@@ -65,6 +65,8 @@ class Configuration:
     reader: Any = None
     tracer_provider: Any = None
     slo: Any = None
+    #: The MetricExporter instance passed to configure(), if any.
+    exporter_instance: Any = None
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Export what is pending now (end of a Lambda invocation, end of a test)."""
@@ -134,7 +136,9 @@ def configure(
     with _lock:
         if _current is not None:
             same_provider = meter_provider is None or meter_provider is _current.meter_provider
-            if _current.settings == settings and same_provider:
+            instance = exporter if _is_exporter(exporter) else None
+            same_exporter = instance is None or instance is _current.exporter_instance
+            if _current.settings == settings and same_provider and same_exporter:
                 return _current
             raise ConfigurationError(
                 "configure() was already called with different settings "
@@ -152,6 +156,7 @@ def configure(
         if settings.slo_file is not None:
             slo = _apply_slo_file(settings.slo_file, settings.source_of("slo_file"))
         config = _build(settings, meter_provider, exporter if _is_exporter(exporter) else None)
+        config.exporter_instance = exporter if _is_exporter(exporter) else None
         config.slo = slo
         _current = config
         return config
@@ -194,7 +199,7 @@ def _build_owned(settings: Settings, exporter_instance: Any) -> Configuration:
     resource = Resource.create(attributes)
     if "service.instance.id" not in resource.attributes:
         # Each process needs its own id, or cumulative series of two workers collide.
-        resource = resource.merge(Resource({"service.instance.id": str(uuid.uuid4())}))
+        resource = resource.merge(Resource({"service.instance.id": _process_instance_id()}))
     reader: Any = None
     if settings.exporter == "memory" and exporter_instance is None:
         reader = OwnedInMemoryReader(preferred_temporality=preferred_temporality(settings))
@@ -224,6 +229,18 @@ def _build_owned(settings: Settings, exporter_instance: Any) -> Configuration:
         reader=reader,
         tracer_provider=tracer_provider,
     )
+
+
+_instance_ids: dict[int, str] = {}
+
+
+def _process_instance_id() -> str:
+    """One id per process, as recent SDKs' own detector does (older ones have none)."""
+    pid = os.getpid()
+    found = _instance_ids.get(pid)
+    if found is None:
+        found = _instance_ids[pid] = str(uuid.uuid4())
+    return found
 
 
 def shutdown(timeout_millis: int = 10_000) -> None:
@@ -339,6 +356,7 @@ def _rebuild_in_child(config: Configuration) -> Configuration:
         reader=reader,
         tracer_provider=config.tracer_provider,
         slo=config.slo,
+        exporter_instance=config.exporter_instance,
     )
 
 
@@ -525,7 +543,7 @@ def _describe_difference(old: Settings, new: Settings) -> str:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             diffs.append(f"{name}: {a!r} before, {b!r} now")
-    return "; ".join(diffs) or "a different meter_provider"
+    return "; ".join(diffs) or "a different meter_provider or exporter instance"
 
 
 def _apply_slo_file(path: str, source: str) -> Any:
