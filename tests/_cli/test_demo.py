@@ -178,3 +178,17 @@ def test_without_a_checkout_the_demo_says_so_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("sli-instrument: error: SLI_DEMO_EXAMPLES=")
     assert "Traceback" not in result.stderr
+
+
+def test_django_example(tmp_path):
+    result = _demo(tmp_path, "--app", "django", "--duration", "4", "--no-live")
+    assert result.returncode == 0, result.stderr
+    assert "Django example shop" in result.stderr
+    assert "Traceback" not in result.stderr  # induced 500s are not logged as news
+    rows = _table_rows(result.stdout)
+    assert tuple(rows) == JOURNEYS
+    match = re.search(
+        r"saw ([\d,]+) server errors \(5xx\); the SLI metrics counted ([\d,]+)", result.stdout
+    )
+    assert match.group(1) == match.group(2)
+    assert (tmp_path / "sli-demo-report.html").exists()
