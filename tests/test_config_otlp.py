@@ -178,6 +178,7 @@ def test_environment_only_configuration_over_grpc(
     assert resource_attributes(otlp_receiver.metrics[0])["service.name"] == "env-shop"
     assert totals(otlp_receiver.metrics)[series_key(c.REQUESTS, **{J: "env"})] == 1
     assert {r.transport for r in otlp_receiver.received} == {"grpc"}
+    sli.shutdown()  # while the receiver still listens
 
 
 def test_environment_only_configuration_over_http(
@@ -193,3 +194,4 @@ def test_environment_only_configuration_over_http(
     received = otlp_receiver.wait_for_metric(c.REQUESTS)
     assert received[0].temporality == AGGREGATION_DELTA
     assert {r.transport for r in otlp_receiver.received} == {"http"}
+    sli.shutdown()
