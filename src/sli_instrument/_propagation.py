@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextvars import Token
 from typing import Any, Optional
+from urllib.parse import unquote
 
 from opentelemetry import baggage, context, trace
-from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
 from ._contract import ATTR_JOURNEY, BAGGAGE_KEY
 from ._registry import Journey, registry
@@ -27,7 +27,6 @@ from .errors import ConfigurationError
 
 __all__ = ["BaggagePolicy", "annotate_span", "attach_journey", "detach_journey"]
 
-_propagator = W3CBaggagePropagator()
 _get_current_span = trace.get_current_span
 
 
@@ -54,11 +53,35 @@ class BaggagePolicy:
         """The allowed journey named in a ``baggage`` header, else None. Cheap when absent."""
         if not header or BAGGAGE_KEY not in header:
             return None
-        ctx = _propagator.extract({"baggage": header})
-        value = baggage.get_baggage(BAGGAGE_KEY, ctx)
-        if not isinstance(value, str):
+        value = _baggage_value(header)
+        if value is None:
             return None
         return self._allowed.get(value)
+
+
+#: The W3C limit for one ``baggage`` header; a longer one is ignored as a whole.
+_MAX_BAGGAGE_LENGTH = 8192
+
+
+def _baggage_value(header: str) -> Optional[str]:
+    """The value of the last ``sli.journey`` member of a W3C ``baggage`` header, or None.
+
+    Parsed here, not by OpenTelemetry's propagator: that one logs malformed or oversized members
+    verbatim at WARNING, which would write client input to the logs, once per request.
+    """
+    if len(header) > _MAX_BAGGAGE_LENGTH:
+        return None
+    found: Optional[str] = None
+    for member in header.split(","):
+        key, sep, rest = member.partition("=")
+        if sep and key.strip(" \t") == BAGGAGE_KEY:
+            found = rest.split(";", 1)[0].strip(" \t")  # properties are metadata
+    if not found:
+        return None
+    try:
+        return unquote(found, errors="strict")
+    except UnicodeDecodeError:
+        return None
 
 
 def annotate_span(journey: Journey) -> None:
