@@ -9,12 +9,17 @@ request. ``SLI_FAULT_SECONDS`` sets the load per phase (CI 2.5 s; scripts/faults
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from harness import Server, wait_until
 from rig import FAILING, Rig, recorded
-from tests.support.otlp_receiver import OTLPReceiver
+from tests.support.loadgen import Req, fetch, run_load
+from tests.support.otlp_receiver import OTLPReceiver, points
 
 from conftest import EXPORT_INTERVAL_MS, FAULT_SECONDS, otlp_env, save_result
 
@@ -175,3 +180,140 @@ def _check_phase_without_log_budget(phase: object, healthy_threads: int, healthy
     threads = max(p.max_threads.values(), default=0)  # type: ignore[attr-defined]
     assert threads <= healthy_threads + THREAD_SLACK, p.max_threads  # type: ignore[attr-defined]
     assert p.max_rss_kib <= healthy_rss + RSS_SLACK_MIB * 1024  # type: ignore[attr-defined]
+
+
+def test_worker_killed_mid_request(tmp_path: Path, control_dir: Path) -> None:
+    """SIGKILL the worker holding a request: gunicorn respawns it, the request in flight is lost
+    honestly (the client gets no response, nothing is recorded for it), nothing counts twice."""
+    numbers: dict[str, object] = {}
+    with (
+        OTLPReceiver(grpc_enabled=False) as receiver,
+        Rig(tmp_path, receiver, otlp_env(receiver.http_endpoint), control_dir=control_dir) as rig,
+    ):
+        rig.set_faults()
+        rig.phase("before the kill", FAULT_SECONDS)
+        # Every worker has exported everything it served (its last export is its final word).
+        _assert_exact(rig.wait_counts(rig.expected()), rig.expected(), "before the kill")
+        time.sleep(3 * EXPORT_INTERVAL_MS / 1000)
+        workers_before = set(rig.server.workers())
+
+        outcome: dict[str, object] = {}
+
+        def slow_request() -> None:
+            try:
+                response = fetch(rig.server.host, rig.server.port, Req("/slow?s=5"), timeout=20)
+                outcome["response"] = response.status
+            except Exception as exc:  # the connection dies with the worker
+                outcome["error"] = repr(exc)
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        assert wait_until(lambda: list(control_dir.glob("inflight-*")), 10), "slow request lost"
+        victim = int(next(control_dir.glob("inflight-*")).name.split("-")[1])
+        assert victim in workers_before
+        os.kill(victim, signal.SIGKILL)
+        # The other worker keeps serving while gunicorn replaces the dead one.
+        during = rig.phase("while respawning", FAULT_SECONDS)
+        client.join(30)
+        assert "response" not in outcome, outcome
+        assert "error" in outcome
+        assert wait_until(
+            lambda: len(rig.server.workers()) == rig.workers and victim not in rig.server.workers(),
+            20,
+        )
+        workers_after = set(rig.server.workers())
+        assert victim not in workers_after and len(workers_after - workers_before) == 1
+        after = rig.phase("after the respawn", FAULT_SECONDS)
+        for phase in (during, after):
+            assert phase.load.unanswered == 0, phase.load.unanswered_examples
+            assert phase.load.mismatches == 0, phase.load.mismatch_examples
+        expected = rig.expected()
+        _assert_exact(rig.wait_counts(expected), expected, "after the respawn")
+        assert recorded(receiver).get("slow", 0) == 0, "the killed request must not be recorded"
+        instances = {p.resource.get("service.instance.id") for p in points(receiver.metrics)}
+        numbers.update(
+            {
+                "killed_worker": "SIGKILL while holding GET /slow?s=5",
+                "client_saw": outcome.get("error"),
+                "requests_answered": sum(rig.answered.values()),
+                "requests_recorded": sum(recorded(receiver).get(j, 0) for j in rig.answered),
+                "in_flight_lost": 1,
+                "slow_recorded": 0,
+                "instances_exported": len(instances),
+                "while_respawning": during.numbers(),
+            }
+        )
+    _assert_exact(recorded(receiver), rig.expected(), "after graceful stop")
+    save_result("faults_worker_killed", numbers)
+
+
+SLO_TEMPLATE = """\
+version: 1
+service: reliapp-wsgi
+journeys:
+  browse:
+    availability: 99.9
+    latency: {{threshold: {threshold}, target: 99}}
+"""
+
+
+def test_slo_file_changing_on_disk(tmp_path: Path, control_dir: Path) -> None:
+    """Decided behaviour: the SLO file is read once, by configure() at start-up. A change on disk
+    (even an invalid file) does not touch a running process: no error, no log line, the thresholds
+    stay those it started with. The next start applies the new file; an invalid file stops that
+    start with a ConfigurationError naming file and line."""
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(SLO_TEMPLATE.format(threshold="10s"))
+    browse = (Req("/browse", tag="browse"),)
+    with OTLPReceiver(grpc_enabled=False) as receiver:
+        env = otlp_env(receiver.http_endpoint, RELIAPP_SLO_FILE=str(slo))
+        with Rig(tmp_path, receiver, env, control_dir=control_dir, requests=browse) as rig:
+            first = rig.phase("threshold 10s", FAULT_SECONDS / 2)
+            slo.write_text(SLO_TEMPLATE.format(threshold="1us"))  # every request would be slow
+            second = rig.phase("file changed to 1us", FAULT_SECONDS / 2)
+            slo.write_text("journeys: [this is not an SLO file\n")
+            third = rig.phase("file made invalid", FAULT_SECONDS / 2)
+            _assert_exact(rig.wait_counts(rig.expected()), rig.expected(), "running")
+            assert recorded(receiver, "sli.journey.slow").get("browse", 0) == 0
+            for phase in (first, second, third):
+                assert phase.load.mismatches == 0 and phase.load.unanswered == 0
+                assert not phase.log_lines, phase.log_lines[:5]
+            running_answered = rig.answered["browse"]
+
+        # Restart with the valid new file: it applies (every browse request is now slow).
+        slo.write_text(SLO_TEMPLATE.format(threshold="1us"))
+        receiver.clear()
+        restarted = Server.gunicorn(
+            "reliapp_wsgi:app", log_path=tmp_path / "restarted.log", env=env, workers=1
+        )
+        with restarted:
+            answered = run_load(
+                restarted.host, restarted.port, browse, connections=2, count=200
+            ).answered
+        assert answered == 200
+        slow = recorded(receiver, "sli.journey.slow")
+        assert slow.get("browse") == 200, slow
+
+        # Restart with an invalid file: start-up fails loudly, naming the file and line.
+        slo.write_text(SLO_TEMPLATE.format(threshold="soon"))
+        broken = Server.gunicorn(
+            "reliapp_wsgi:app", log_path=tmp_path / "broken.log", env=env, workers=1
+        )
+        with pytest.raises(RuntimeError) as failed:
+            broken.start(ready_timeout=30)
+        broken.stop()
+        log = broken.log_text()
+        assert "ConfigurationError" in log, log[-2000:]
+        assert f"{slo}:6" in log, log[-2000:]
+    save_result(
+        "faults_slo_file_changed",
+        {
+            "requests_while_file_changed": running_answered,
+            "slow_recorded_while_running": 0,
+            "slow_after_restart_with_new_file": slow.get("browse"),
+            "invalid_file_at_restart": [
+                line for line in log.splitlines() if "ConfigurationError" in line
+            ][-1][:300],
+            "start_error": str(failed.value).splitlines()[0][:200],
+        },
+    )
