@@ -33,12 +33,13 @@ from sli_instrument.exporters.emf import EMFExporter
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset")]
 
 SCHEMA = json.loads((Path(__file__).parent / "emf_schema.json").read_text())
+VALIDATOR = jsonschema.Draft7Validator(SCHEMA)  # the schema declares draft-07
 UNITS_OK = {"Count", "Seconds", "None"}
 
 
 def check_document(doc: dict[str, Any]) -> None:
     """The schema, then what it cannot express: the target members the references point to."""
-    jsonschema.validate(doc, SCHEMA)
+    VALIDATOR.validate(doc)
     for directive in doc["_aws"]["CloudWatchMetrics"]:
         names = [m["Name"] for m in directive["Metrics"]]
         assert len(names) == len(set(names)), "a metric appears twice in one document"
@@ -378,3 +379,27 @@ def test_write_failure_is_reported_not_raised(tmp_path: Path) -> None:
     from opentelemetry.sdk.metrics.export import MetricExportResult
 
     assert exporter.export(data) is MetricExportResult.FAILURE
+
+
+def test_the_schema_itself_enforces_the_limits() -> None:
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+
+    def doc(dimensions: list[str], metrics: int, unit: str = "Count") -> dict[str, Any]:
+        return {
+            "_aws": {
+                "Timestamp": 1,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "N",
+                        "Dimensions": [dimensions],
+                        "Metrics": [{"Name": f"m{i}", "Unit": unit} for i in range(metrics)],
+                    }
+                ],
+            }
+        }
+
+    assert VALIDATOR.is_valid(doc([f"d{i}" for i in range(30)], 100))
+    assert not VALIDATOR.is_valid(doc([f"d{i}" for i in range(31)], 1))
+    assert not VALIDATOR.is_valid(doc([], 101))
+    assert not VALIDATOR.is_valid(doc([], 1, unit="Requests"))
+    assert not VALIDATOR.is_valid({"_aws": {"CloudWatchMetrics": []}})  # Timestamp is required
