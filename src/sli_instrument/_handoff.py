@@ -148,13 +148,9 @@ class HistogramHandOff:
 
 
 def _copy(acc: HistogramAccumulator, delta: bool) -> tuple[list[int], int, float, float, float]:
-    """Snapshot under the journey lock; delta readers also restart the min/max window."""
-    if delta:
-        lo, hi = acc.window_min, acc.window_max
-        acc.window_min = float("inf")
-        acc.window_max = float("-inf")
-    else:
-        lo, hi = acc.min, acc.max
+    """Snapshot under the journey lock; the min/max window restarts at every collection."""
+    window = acc.take_window()
+    lo, hi = window if delta else (acc.min, acc.max)
     return list(acc.counts), acc.count, acc.sum, lo, hi
 
 

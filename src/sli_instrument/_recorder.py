@@ -53,7 +53,7 @@ class HistogramAccumulator:
         self.sum = 0.0
         self.min = float("inf")
         self.max = float("-inf")
-        # Min/max since the last delta collection (delta points need their own extremes).
+        # Min/max since the last collection; ``min``/``max`` are complete after take_window().
         self.window_min = float("inf")
         self.window_max = float("-inf")
 
@@ -61,14 +61,25 @@ class HistogramAccumulator:
         self.counts[index] += 1
         self.count += 1
         self.sum += value
-        if value < self.min:
-            self.min = value
-        if value > self.max:
-            self.max = value
         if value < self.window_min:
             self.window_min = value
         if value > self.window_max:
             self.window_max = value
+
+    def take_window(self) -> tuple[float, float]:
+        """Fold the window's extremes into the lifetime ones; return the window's and restart it.
+
+        The record path only tracks the window (two comparisons instead of four); collection,
+        under the journey lock, keeps the lifetime extremes up to date.
+        """
+        lo, hi = self.window_min, self.window_max
+        if lo < self.min:
+            self.min = lo
+        if hi > self.max:
+            self.max = hi
+        self.window_min = float("inf")
+        self.window_max = float("-inf")
+        return lo, hi
 
 
 class JourneyStats:
@@ -149,6 +160,8 @@ class Recorder:
         # The SDK histograms events go to; None means "aggregate in process".
         self._sdk_duration: Any = None
         self._sdk_ttfb: Any = None
+        # True once bound and the bounds are fixed: the record path then checks one flag.
+        self._ready = False
         registry.add_listener(self._on_journey)
 
     # -- configuration time -------------------------------------------------------------------
@@ -183,6 +196,7 @@ class Recorder:
         """Recompute the bounds now (configuration time only: it zeroes the histograms)."""
         with self._lock:
             self._bounds = None
+            self._ready = False
             for name, stats in list(self._stats.items()):
                 fresh = JourneyStats(stats.journey, len(c.DEFAULT_BOUNDS) + 1)
                 self._stats[name] = fresh
@@ -259,6 +273,15 @@ class Recorder:
             self._binding = None
             self._sdk_duration = self._sdk_ttfb = None
             self.owns_histograms = False
+            self._ready = False
+
+    def _prepare(self) -> None:
+        """Until bound with fixed bounds, every event tries to get there (cheap once it is)."""
+        if self._binding is None:
+            self._bind_global()
+        if self._bounds is None:
+            self._fix_bounds()
+        self._ready = self._binding is not None and self._bounds is not None
 
     def ensure_bound(self) -> None:
         if self._binding is None:
@@ -289,6 +312,7 @@ class Recorder:
             self.unbind()
             self._stats.clear()
             self._bounds = None
+            self._ready = False
             self.start_time_ns = time.time_ns()
             for journey in registry:
                 self._on_journey(journey)
@@ -303,11 +327,9 @@ class Recorder:
     ) -> None:
         """Record one event. Never raises."""
         try:
-            if self._binding is None:
-                self._bind_global()
+            if not self._ready:
+                self._prepare()
             bounds = self._bounds
-            if bounds is None:
-                bounds = self._fix_bounds()
             journey = stats.journey
             if journey.stats is not stats:  # reset or fork since the caller looked it up
                 stats = journey.stats
@@ -326,19 +348,15 @@ class Recorder:
                 if sdk is None:
                     # Inlined HistogramAccumulator.add: this is the hottest line of the library.
                     acc = stats.duration[outcome]
-                    acc.counts[_bisect(bounds, duration)] += 1
+                    acc.counts[_bisect(bounds, duration)] += 1  # type: ignore[arg-type]
                     acc.count += 1
                     acc.sum += duration
-                    if duration < acc.min:
-                        acc.min = duration
-                    if duration > acc.max:
-                        acc.max = duration
                     if duration < acc.window_min:
                         acc.window_min = duration
                     if duration > acc.window_max:
                         acc.window_max = duration
                     if ttfb is not None:
-                        stats.ttfb.add(ttfb, _bisect(bounds, ttfb))
+                        stats.ttfb.add(ttfb, _bisect(bounds, ttfb))  # type: ignore[arg-type]
             if sdk is not None:
                 sdk.record(duration, stats.attrs[outcome])
                 if ttfb is not None:

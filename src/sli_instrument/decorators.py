@@ -54,23 +54,47 @@ _FunctionWrapper: Any = wrapt.FunctionWrapper
 
 
 class _JourneyWrapper(_FunctionWrapper):  # type: ignore[misc]
-    """wrapt's FunctionWrapper with a shorter call path for plain functions.
+    """wrapt's FunctionWrapper (methods, classmethods, staticmethods, callables)."""
+
+
+def _wrap(func: Any, wrapper: Callable[..., Any], journey: Journey, kind: str) -> Any:
+    """Wrap ``func`` with wrapt, with a shorter call path for plain functions.
 
     For an unbound call wrapt looks up ``__self__`` on the wrapped function (a bound method
-    wrapped directly carries its instance there). On a plain function that lookup fails, and
-    building the AttributeError costs more than everything else we do per call. A plain
-    function never has ``__self__``, so we call our wrapper directly. Method calls go through
-    wrapt's BoundFunctionWrapper as usual.
+    wrapped directly carries its instance there); on a plain function that lookup fails, and
+    building the AttributeError costs more than everything else we do per call. Every attribute
+    read on a wrapt proxy is also slow (it goes through the proxy's lookup). So a plain function
+    gets a wrapper class of its own whose ``__call__`` closes over the function and the journey:
+    no failed lookup, no proxy attribute read, and for a synchronous function the event is
+    measured right there, in one Python frame. Binding as a method still goes through wrapt's
+    descriptor and BoundFunctionWrapper, unchanged.
     """
+    if not (inspect.isfunction(func) and not hasattr(func, "__self__")):
+        return _JourneyWrapper(func, wrapper)
+    if kind == "sync":
 
-    def __init__(self, wrapped: Any, wrapper: Any, plain: bool) -> None:
-        super().__init__(wrapped, wrapper)
-        self._self_plain = plain
+        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+            scope = current_scope()
+            if scope is None:
+                start = perf_counter()
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
+                    raise
+                _record(journey.stats, perf_counter() - start, _SUCCESS)
+                return result
+            if scope.journey is None:
+                scope.claim(journey)
+            return func(*args, **kwargs)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._self_plain:
-            return self._self_wrapper(self.__wrapped__, None, args, kwargs)
-        return super().__call__(*args, **kwargs)
+    else:
+
+        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return wrapper(func, None, args, kwargs)
+
+    cls = type("JourneyFunctionWrapper", (_JourneyWrapper,), {"__call__": __call__})
+    return cls(func, wrapper)
 
 
 class JourneyHandle:
@@ -98,15 +122,14 @@ class JourneyHandle:
             raise TypeError(f"@journey({self.journey.name!r}) decorates a callable, not {func!r}")
         target = getattr(func, "__func__", func)
         if inspect.isasyncgenfunction(target):
-            wrapper = _asyncgen_wrapper(self.journey)
+            kind, wrapper = "asyncgen", _asyncgen_wrapper(self.journey)
         elif inspect.iscoroutinefunction(target):
-            wrapper = _coroutine_wrapper(self.journey)
+            kind, wrapper = "coroutine", _coroutine_wrapper(self.journey)
         elif inspect.isgeneratorfunction(target):
-            wrapper = _generator_wrapper(self.journey)
+            kind, wrapper = "generator", _generator_wrapper(self.journey)
         else:
-            wrapper = _sync_wrapper(self.journey)
-        plain = inspect.isfunction(func) and not hasattr(func, "__self__")
-        return _JourneyWrapper(func, wrapper, plain)  # type: ignore[return-value]
+            kind, wrapper = "sync", _sync_wrapper(self.journey)
+        return _wrap(func, wrapper, self.journey, kind)  # type: ignore[no-any-return]
 
     # -- context managers ---------------------------------------------------------------------
     def __enter__(self) -> JourneyHandle:
