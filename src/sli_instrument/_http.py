@@ -44,9 +44,7 @@ class HTTPScope(RequestScope):
     __slots__ = ("_ctx", "_ctx_token", "_http", "fallback", "route")
 
     def __init__(self, http: HTTPInstrumentation) -> None:
-        self.journey: Optional[Journey] = None
-        self.source: Optional[str] = None
-        self.on_claim = None
+        RequestScope.__init__(self)
         self._http = http
         self._ctx: Any = None
         self._ctx_token: Any = None

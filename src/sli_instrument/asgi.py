@@ -7,7 +7,8 @@ app = sli_instrument.ASGIMiddleware(app, routes={"/cart/{item_id}": "cart"})
 The event ends when the application sends the last ``http.response.body`` message (``more_body``
 false) and the server has accepted it, so a streamed response is measured to its last chunk; work
 done after that (Starlette background tasks) is not part of the user's wait. Time to first byte is
-the first non-empty body message. ``lifespan`` and ``websocket`` scopes pass through untouched.
+the first non-empty body message of a streamed body (``more_body`` true); a body sent in one
+message has no separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket`` scopes pass through untouched.
 
 A client that disconnects before the response is complete (``http.disconnect`` received, or the
 server's ``send`` raising) makes the event ``aborted``; the application's exceptions pass through
@@ -119,8 +120,8 @@ class ASGIMiddleware:
             if kind == "http.response.start":
                 state[0] = message["status"]
             elif kind in _FINAL_TYPES and not state[2]:
-                if state[1] is None and message.get("body"):
-                    state[1] = perf_counter() - start
+                if state[1] is None and message.get("more_body", False) and message.get("body"):
+                    state[1] = perf_counter() - start  # TTFB of a streamed body
                 if kind == "http.response.pathsend" or not message.get("more_body", False):
                     try:
                         await send(message)
@@ -166,8 +167,6 @@ class ASGIMiddleware:
                 if template is not None:
                     self.http.route_known(request, template)
             ttfb = state[1]
-            if ttfb is None and not aborted and exc is None:
-                ttfb = duration
             # A response the application left unfinished has no status to judge by: failure.
             status = state[0] if complete else None
             self.http.finish(request, duration, status, exc, aborted, ttfb, scope)

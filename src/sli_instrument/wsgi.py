@@ -7,7 +7,8 @@ app.wsgi_app = sli_instrument.WSGIMiddleware(app.wsgi_app, routes={"/cart/<id>":
 The event ends when the server has taken the whole body: the response iterable is wrapped and the
 clock stops when it is exhausted and closed (``close()`` is mandatory for WSGI servers, PEP 3333),
 so a streamed response is measured to its last byte. Time to first byte is when the first non-empty
-chunk is handed to the server (for an empty body, when the response completes). An exception while
+chunk is handed to the server; it is recorded for streamed bodies (more than one non-empty chunk):
+for a body sent at once it would only repeat the duration. An exception while
 iterating is a failure; a server that closes the body before exhausting it (the client went away)
 makes the event ``aborted``. Responses and exceptions pass through unchanged, and the iterable keeps
 ``len()`` when the application's had it (servers use it to set ``Content-Length``).
@@ -99,6 +100,7 @@ class _Body:
         "_start",
         "_start_response",
         "_status",
+        "_streamed",
         "_token",
         "_ttfb",
     )
@@ -120,6 +122,7 @@ class _Body:
         self._start_response = start_response
         self._status: Optional[str] = None
         self._ttfb: Optional[float] = None
+        self._streamed = False
         self._result: Any = None
         self._iterator: Optional[Iterator[bytes]] = None
         self._exhausted = False
@@ -160,8 +163,11 @@ class _Body:
         except BaseException as exc:
             self._finish(exc, aborted=False)
             raise
-        if self._ttfb is None and chunk:
-            self._ttfb = perf_counter() - self._start
+        if chunk:
+            if self._ttfb is None:
+                self._ttfb = perf_counter() - self._start
+            else:
+                self._streamed = True
         return chunk
 
     def close(self) -> None:
@@ -183,9 +189,7 @@ class _Body:
         http = self._http
         try:
             duration = end - self._start
-            ttfb = self._ttfb
-            if ttfb is None and not aborted and exc is None:
-                ttfb = duration  # empty body: the first bytes were the status line and headers
+            ttfb = self._ttfb if self._streamed else None
             status = self._status
             code: Optional[int] = None
             if status is not None:

@@ -187,7 +187,7 @@ class _Measured:
             else:
                 response.streaming_content = self._measure_sync(content)
         else:
-            self._ttfb = perf_counter() - start
+            self._ttfb = None  # sent at once: TTFB would repeat the duration
             self._exhausted = True
         self._original_close = response.close
         response.close = self.close
@@ -228,8 +228,6 @@ class _Measured:
         failed = self._failed
         aborted = failed is None and not self._exhausted
         ttfb = self._ttfb
-        if ttfb is None and not aborted and failed is None:
-            ttfb = duration
         response = self._response
         self._response = None  # the response must not outlive its request through us
         self.http.finish(
