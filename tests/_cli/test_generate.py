@@ -131,4 +131,4 @@ def test_console_script_runs(slo_file: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert yaml.safe_load(result.stdout)["exporters"]["awsemf"]["namespace"] == "SLIInstrument"
+    assert yaml.safe_load(result.stdout)["exporters"]["awsemf/sli"]["namespace"] == "SLI"

@@ -70,7 +70,7 @@ def test_html_report_from_cloudwatch(
                         "Value": value,
                     }
                 )
-        client.put_metric_data(Namespace="SLIInstrument", MetricData=data)
+        client.put_metric_data(Namespace="SLI", MetricData=data)
         html = tmp_path / "report.html"
         code = main(
             ["report", "--slo", str(slo_file), "--cloudwatch", "--endpoint-url", endpoint]

@@ -114,7 +114,7 @@ def test_template_passes_cfn_lint_and_embeds_the_body(tmp_path: Path) -> None:
     assert resource["DashboardName"] == dashboard_name("shop") == "sli-shop"
     substituted = (
         resource["DashboardBody"]["Fn::Sub"]
-        .replace("${MetricNamespace}", "SLIInstrument")
+        .replace("${MetricNamespace}", "SLI")
         .replace("${AWS::Region}", "eu-west-1")
     )
     check_body(json.loads(substituted))

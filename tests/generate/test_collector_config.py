@@ -1,53 +1,80 @@
-"""collector-config: the ADOT collector configuration generated for one service."""
+"""collector-config: the generated ADOT config has the shape of examples/collector/ and passes the
+same documented component schemas (tests/support/collector_schemas.py)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import jsonschema
+import pytest
 import yaml
-from tests.support.slo_specs import shop_spec
+from tests.support.collector_schemas import COMPONENTS
+from tests.support.slo_specs import journey, shop_spec
 
 from sli_instrument import _contract as c
 from sli_instrument.generate.collector_config import CollectorOptions, build, render
+from sli_instrument.slo.model import SLOSpec
+
+INSTRUMENTS = (c.REQUESTS, c.FAILURES, c.SLOW, c.ABORTED, c.DURATION, c.TTFB)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "collector" / "ecs-sidecar.yaml"
 
 
-def test_metrics_go_to_awsemf_with_our_two_dimensions_only() -> None:
-    config = build(shop_spec(), CollectorOptions(namespace="Shop/SLI", region="eu-west-1"))
-    emf = config["exporters"]["awsemf"]
-    assert emf["namespace"] == "Shop/SLI" and emf["region"] == "eu-west-1"
-    assert emf["dimension_rollup_option"] == "NoDimensionRollup"
-    assert emf["resource_to_telemetry_conversion"] == {"enabled": True}
-    (declaration,) = emf["metric_declarations"]
-    assert declaration["dimensions"] == [["service.name", "sli.journey"]]
-    (selector,) = declaration["metric_name_selectors"]
-    for name in (c.REQUESTS, c.FAILURES, c.SLOW, c.ABORTED, c.DURATION, c.TTFB):
-        assert re.search(selector, name), name
-    for other in ("sli.journey.requests.extra", "http.server.duration", "sliXjourneyXrequests"):
-        assert not re.search(selector, other), other
-    (matcher,) = declaration["label_matchers"]
-    assert re.search(matcher["regex"], "shop") and not re.search(matcher["regex"], "shop2")
+@pytest.mark.parametrize(
+    "options",
+    [CollectorOptions(), CollectorOptions(namespace="Shop/SLI", region="eu-west-1", traces=False)],
+)
+def test_every_component_follows_its_documented_schema(options: CollectorOptions) -> None:
+    config = build(shop_spec(), options)
+    checked = 0
+    for section in ("receivers", "processors", "exporters"):
+        for component_id, settings in config[section].items():
+            kind = component_id.split("/", 1)[0]
+            if kind in COMPONENTS:
+                jsonschema.validate(settings, COMPONENTS[kind])
+                checked += 1
+    assert checked == (3 if not options.traces else 4)
 
 
-def test_pipelines_receivers_and_traces() -> None:
-    config = build(shop_spec())
-    protocols = config["receivers"]["otlp"]["protocols"]
-    assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
-    assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
-    pipelines = config["service"]["pipelines"]
-    assert pipelines["metrics"]["exporters"] == ["awsemf"]
-    # Histograms reach awsemf as deltas.
-    assert pipelines["metrics"]["processors"][0] == "cumulativetodelta"
-    assert config["processors"]["cumulativetodelta"]["include"]["metrics"] == [
-        c.DURATION,
-        c.TTFB,
+def test_same_structure_as_the_hand_written_reference() -> None:
+    reference = yaml.safe_load(EXAMPLE.read_text())
+    generated = build(shop_spec())
+    for section in ("receivers", "processors", "exporters"):
+        assert set(generated[section]) == set(reference[section]), section
+    assert generated["receivers"] == reference["receivers"]
+    assert generated["processors"] == reference["processors"] | {
+        "batch/sli": generated["processors"]["batch/sli"]
+    }
+    assert generated["service"] == reference["service"]
+    emf, ref = generated["exporters"]["awsemf/sli"], reference["exporters"]["awsemf/sli"]
+    assert emf["namespace"] == ref["namespace"] == "SLI"
+    for key in ("dimension_rollup_option", "resource_to_telemetry_conversion"):
+        assert emf[key] == ref[key]
+    assert [d["dimensions"] for d in emf["metric_declarations"]] == [
+        d["dimensions"] for d in ref["metric_declarations"]
     ]
-    assert config["exporters"]["awsxray"]["indexed_attributes"] == ["sli.journey"]
-    for pipeline in pipelines.values():
-        for kind in ("receivers", "processors", "exporters"):
-            for name in pipeline[kind]:
-                assert name in config[kind], f"{kind} {name} used but not defined"
-    no_traces = build(shop_spec(), CollectorOptions(traces=False))
-    assert "traces" not in no_traces["service"]["pipelines"]
+
+
+def test_declarations_select_exactly_our_instruments_of_this_service() -> None:
+    spec = SLOSpec("shop.v2", (journey("checkout"),))
+    emf = build(spec, CollectorOptions(namespace="Shop/SLI"))["exporters"]["awsemf/sli"]
+    assert emf["namespace"] == "Shop/SLI" and emf["log_group_name"] == "/metrics/sli/shop.v2"
+    selected: dict[str, list[list[str]]] = {}
+    for declaration in emf["metric_declarations"]:
+        (matcher,) = declaration["label_matchers"]
+        assert re.search(matcher["regex"], "shop.v2") and not re.search(matcher["regex"], "shopXv2")
+        for pattern in declaration["metric_name_selectors"]:
+            for name in INSTRUMENTS:
+                if re.search(pattern, name):
+                    selected.setdefault(name, []).extend(declaration["dimensions"])
+            for other in ("sli.journey.requests.x", "http.server.duration", "sliXjourneyXslow"):
+                assert not re.search(pattern, other)
+    assert set(selected) == set(INSTRUMENTS)
+    assert selected[c.DURATION] == [
+        ["service.name", "sli.journey"],
+        ["service.name", "sli.journey", "sli.outcome"],
+    ]
+    assert selected[c.REQUESTS] == [["service.name", "sli.journey"]]
 
 
 def test_output_is_deterministic_yaml() -> None:

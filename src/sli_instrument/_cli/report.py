@@ -47,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--endpoint-url", help="--cloudwatch: API endpoint (e.g. a local emulator)")
     parser.add_argument("--region", help="--cloudwatch: AWS region (default: the AWS config's)")
     parser.add_argument(
-        "--namespace", help="--cloudwatch: namespace of the metrics (default SLIInstrument)"
+        "--namespace",
+        help="--cloudwatch: namespace of the metrics (default SLI)",
     )
     add_json_option(parser)
     parser.add_argument("--html", metavar="FILE", help="also write an HTML report to FILE")

@@ -18,9 +18,9 @@ from ..slo.model import AlertWindow, JourneyObjective, SLOSpec
 
 SLIKind = Literal["availability", "latency"]
 
-#: CloudWatch namespace used when none is given; the collector configs and the EMF exporter use it
-#: too, so that alarms, dashboards and SLOs find the metrics without options.
-DEFAULT_NAMESPACE = "SLIInstrument"
+#: CloudWatch namespace used when none is given: the one of examples/collector/ and of the EMF
+#: exporter, so that alarms, dashboards, SLOs and reports find the metrics without options.
+DEFAULT_NAMESPACE = "SLI"
 
 #: CloudWatch dimension names, as the awsemf exporter (and our EMF exporter) emit them.
 DIMENSION_SERVICE = "service.name"

@@ -1,14 +1,18 @@
 """``collector-config``: the ADOT (OpenTelemetry) collector configuration for one service.
 
-OTLP in (bound to ``0.0.0.0``: collectors since v0.104 default to localhost, which a sidecar's
-neighbours cannot reach); metrics out through ``awsemf`` with explicit ``metric_declarations`` for
-our instruments and only the dimensions ``[service.name, sli.journey]`` with
-``NoDimensionRollup`` (no rolled-up combinations, no accidental cost); traces out through
-``awsxray`` with ``sli.journey`` indexed (X-Ray shows it as annotation ``sli_journey``).
+The same shape as the hand-written references in ``examples/collector/`` (documented line by line
+there, see docs/aws.md): OTLP in, bound to ``0.0.0.0`` (collectors since v0.104 default to
+localhost, which a sidecar's neighbours cannot reach); metrics out through ``awsemf`` with explicit
+``metric_declarations`` for our instruments, dimensions ``[service.name, sli.journey]`` (plus
+``sli.outcome`` for the duration histogram) and ``NoDimensionRollup`` (no rolled-up combinations,
+no accidental cost); traces out through ``awsxray`` with ``sli.journey`` indexed (X-Ray shows it as
+annotation ``sli_journey``).
 
-awsemf converts cumulative sums to deltas itself but not histograms, so the
-``cumulativetodelta`` processor turns our duration histograms into deltas before the exporter
-(apps may also export delta temporality; the processor leaves deltas alone).
+awsemf does not turn cumulative histograms into deltas, so ``cumulativetodelta`` converts our
+instruments in the collector (apps keep the default cumulative temporality). Generated from the
+SLO file, the config also pins the service: a ``label_matchers`` entry keeps other services'
+metrics that reach the same collector out of this service's declarations; one log group per
+service.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from .. import _contract as c
 from ..slo.model import SLOSpec
 from ._common import DEFAULT_NAMESPACE, DIMENSION_JOURNEY, DIMENSION_SERVICE
 
-#: Every instrument of the contract, as one anchored regular expression.
-INSTRUMENTS = (c.REQUESTS, c.FAILURES, c.SLOW, c.ABORTED, c.DURATION, c.TTFB)
+COUNTERS = (c.REQUESTS, c.FAILURES, c.SLOW, c.ABORTED)
+INSTRUMENTS = (*COUNTERS, c.DURATION, c.TTFB)
 
 
 @dataclass(frozen=True)
@@ -33,51 +37,67 @@ class CollectorOptions:
     traces: bool = True
 
 
-def metric_name_selector() -> str:
-    names = "|".join(re.escape(name.split(".")[-1]) for name in INSTRUMENTS)
-    return "^" + re.escape("sli.journey.") + f"({names})$"
+def selector(names: tuple[str, ...]) -> str:
+    """An anchored regular expression matching exactly ``names`` (``^sli\\.journey\\.(a|b)$``)."""
+    prefix = "sli.journey."
+    assert all(n.startswith(prefix) for n in names)
+    alternatives = "|".join(re.escape(n[len(prefix) :]) for n in names)
+    body = f"({alternatives})" if len(names) > 1 else alternatives
+    return "^" + re.escape(prefix) + body + "$"
 
 
 def log_group(service: str) -> str:
-    return f"/metrics/sli-instrument/{service}"
+    return f"/metrics/sli/{service}"
 
 
 def build(spec: SLOSpec, options: CollectorOptions | None = None) -> dict[str, Any]:
     options = options or CollectorOptions()
+    journey_dims = [DIMENSION_SERVICE, DIMENSION_JOURNEY]
+    this_service = [{"label_names": [DIMENSION_SERVICE], "regex": f"^{re.escape(spec.service)}$"}]
     awsemf: dict[str, Any] = {
         "namespace": options.namespace,
         "log_group_name": log_group(spec.service),
+        "log_stream_name": "sli-metrics",
     }
     if options.region:
         awsemf["region"] = options.region
     awsemf.update(
         {
-            "resource_to_telemetry_conversion": {"enabled": True},
             "dimension_rollup_option": "NoDimensionRollup",
+            "resource_to_telemetry_conversion": {"enabled": True},
             "metric_declarations": [
                 {
-                    "dimensions": [[DIMENSION_SERVICE, DIMENSION_JOURNEY]],
-                    "label_matchers": [
-                        {
-                            "label_names": [DIMENSION_SERVICE],
-                            "regex": f"^{re.escape(spec.service)}$",
-                        }
-                    ],
-                    "metric_name_selectors": [metric_name_selector()],
-                }
+                    "dimensions": [journey_dims],
+                    "label_matchers": this_service,
+                    "metric_name_selectors": [selector(COUNTERS)],
+                },
+                {
+                    "dimensions": [journey_dims, [*journey_dims, c.ATTR_OUTCOME]],
+                    "label_matchers": this_service,
+                    "metric_name_selectors": [selector((c.DURATION,))],
+                },
+                {
+                    "dimensions": [journey_dims],
+                    "label_matchers": this_service,
+                    "metric_name_selectors": [selector((c.TTFB,))],
+                },
             ],
         }
     )
-    exporters: dict[str, Any] = {"awsemf": awsemf}
+    exporters: dict[str, Any] = {"awsemf/sli": awsemf}
     processors: dict[str, Any] = {
-        "cumulativetodelta": {"include": {"metrics": [c.DURATION, c.TTFB], "match_type": "strict"}},
-        "batch/metrics": {"timeout": "60s"},
+        "cumulativetodelta/sli": {
+            "include": {"match_type": "regexp", "metrics": ["^" + re.escape("sli.journey.")]},
+            "initial_value": "auto",
+            "max_staleness": "15m",
+        },
+        "batch/sli": {"timeout": "10s"},
     }
     pipelines: dict[str, Any] = {
         "metrics": {
             "receivers": ["otlp"],
-            "processors": ["cumulativetodelta", "batch/metrics"],
-            "exporters": ["awsemf"],
+            "processors": ["cumulativetodelta/sli", "batch/sli"],
+            "exporters": ["awsemf/sli"],
         }
     }
     if options.traces:
@@ -85,10 +105,9 @@ def build(spec: SLOSpec, options: CollectorOptions | None = None) -> dict[str, A
         if options.region:
             xray["region"] = options.region
         exporters["awsxray"] = xray
-        processors["batch/traces"] = {"timeout": "1s", "send_batch_size": 50}
         pipelines["traces"] = {
             "receivers": ["otlp"],
-            "processors": ["batch/traces"],
+            "processors": ["batch/sli"],
             "exporters": ["awsxray"],
         }
     return {
@@ -111,7 +130,7 @@ def render(spec: SLOSpec, options: CollectorOptions | None = None) -> str:
 
     header = (
         f"# ADOT collector configuration for service {spec.service!r}, generated by "
-        "sli-instrument.\n# Do not edit: regenerate with `sli-instrument generate "
-        "collector-config`.\n"
+        "sli-instrument.\n# The same shape as examples/collector/ (documented line by line there). "
+        "Do not edit:\n# regenerate with `sli-instrument generate collector-config`.\n"
     )
     return header + dump_yaml(build(spec, options))
