@@ -109,3 +109,38 @@ def test_otel_propagators_is_respected(otlp_receiver: OTLPReceiver) -> None:
     (span,) = _server_spans(otlp_receiver, 1)
     assert span.trace_id != XRAY_ROOT  # the X-Ray header is not read when not asked for
     assert span.attributes["sli.journey"] == "checkout"
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("exporter", "endpoint", "env", "expected"),
+    [
+        ("otlp", None, {}, "otlp"),
+        ("console", None, {}, "console"),
+        ("memory", None, {}, "none"),
+        ("emf", None, {}, "none"),
+        # Lambda: EMF metrics on stdout, spans to the ADOT layer's collector.
+        ("emf", None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "otlp"),
+        ("memory", "http://localhost:4318", {}, "otlp"),
+        ("otlp", None, {"OTEL_TRACES_EXPORTER": "none"}, "none"),
+        ("emf", None, {"OTEL_TRACES_EXPORTER": "console"}, "console"),
+    ],
+)
+def test_where_spans_go(
+    monkeypatch: pytest.MonkeyPatch,
+    exporter: str,
+    endpoint: Any,
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    from types import SimpleNamespace
+
+    from sli_instrument._tracing import span_destination
+
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = SimpleNamespace(exporter=exporter, endpoint=endpoint)
+    assert span_destination(settings) == expected

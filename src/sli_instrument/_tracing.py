@@ -57,15 +57,37 @@ def install_tracing(resource: Any, settings: Any) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-    provider = TracerProvider(resource=resource, id_generator=_id_generator(), shutdown_on_exit=False)
-    if settings.exporter == "otlp":
+    provider = TracerProvider(
+        resource=resource, id_generator=_id_generator(), shutdown_on_exit=False
+    )
+    destination = span_destination(settings)
+    if destination == "otlp":
         provider.add_span_processor(BatchSpanProcessor(_span_exporter(settings)))
-    elif settings.exporter == "console":
+    elif destination == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     if settings.install_global:
         trace.set_tracer_provider(provider)
         install_propagators()
     return provider
+
+
+def span_destination(settings: Any) -> str:
+    """Where spans go: ``otlp``, ``console`` or ``none``.
+
+    ``OTEL_TRACES_EXPORTER`` decides when set. Otherwise spans follow the metrics exporter, except
+    that metrics which need no collector (``emf``, ``memory``) do not stop spans from reaching an
+    OTLP endpoint that is configured (in Lambda, the ADOT layer's collector on localhost).
+    """
+    chosen = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if chosen:
+        return chosen if chosen in ("otlp", "console") else "none"
+    if settings.exporter in ("otlp", "console"):
+        return str(settings.exporter)
+    endpoint_set = settings.endpoint is not None or any(
+        os.environ.get(name, "").strip()
+        for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    return "otlp" if endpoint_set else "none"
 
 
 def _span_exporter(settings: Any) -> Any:
