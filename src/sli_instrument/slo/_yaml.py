@@ -18,6 +18,53 @@ from ..errors import ConfigurationError
 __all__ = ["Map", "Seq", "load_documents"]
 
 
+def bounded_repr(value: Any, limit: int = 120) -> str:
+    """``repr`` of a YAML value, cut at ``limit`` characters, in time bounded by ``limit``.
+
+    Error messages quote the offending value. A value built from aliases (``&a [*b, *b, ...]``
+    nested a few levels) is small in the file but astronomically long when written out, so the
+    plain ``repr`` could take minutes and gigabytes while reporting a one-line mistake.
+    """
+    out: list[str] = []
+    size = 0
+
+    def emit(text: str) -> bool:
+        nonlocal size
+        out.append(text)
+        size += len(text)
+        return size <= limit
+
+    def walk(item: Any, depth: int) -> bool:
+        if isinstance(item, dict):
+            pairs: Any = item.items()
+            opening, closing = "{", "}"
+        elif isinstance(item, list):
+            pairs = ((None, child) for child in item)
+            opening, closing = "[", "]"
+        else:
+            if isinstance(item, str) and len(item) > limit:
+                return emit(repr(item[:limit]) + "...")
+            try:
+                return emit(repr(item))
+            except ValueError:  # an integer too long to print
+                return emit("<a number too long to print>")
+        if not emit(opening):
+            return False
+        for index, (key, child) in enumerate(pairs):
+            if (index and not emit(", ")) or index >= 8 or depth >= 4:
+                emit("...")
+                break
+            if key is not None and not (walk(key, depth + 1) and emit(": ")):
+                return False
+            if not walk(child, depth + 1):
+                return False
+        return emit(closing)
+
+    walk(value, 0)
+    text = "".join(out)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class Map(dict[Any, Any]):
     """A YAML mapping with the line (1-based) of the mapping, of each key and of each value."""
 
@@ -31,6 +78,9 @@ class Map(dict[Any, Any]):
     def value_line(self, key: Any) -> int:
         return self.value_lines.get(key, self.line)
 
+    def __repr__(self) -> str:
+        return bounded_repr(self)
+
 
 class Seq(list[Any]):
     """A YAML sequence with the line of the sequence and of each item."""
@@ -40,6 +90,9 @@ class Seq(list[Any]):
 
     def item_line(self, index: int) -> int:
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+    def __repr__(self) -> str:
+        return bounded_repr(self)
 
 
 class _Loader(yaml.SafeLoader):
@@ -87,6 +140,16 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Seq:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[arg-type]
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_int(node)
+    except ValueError as exc:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise ConstructorError(None, None, f"unusable integer: {exc}", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
 
 
 class _DuplicateKey(Exception):
