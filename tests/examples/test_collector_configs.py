@@ -12,12 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 yaml = pytest.importorskip("yaml")
 
 from tests.support.collector_schemas import COMPONENTS  # noqa: E402
+
+jsonschema = pytest.importorskip("jsonschema")  # not a core dependency
 
 from sli_instrument import _contract as c  # noqa: E402
 

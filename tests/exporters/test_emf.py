@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -29,6 +28,8 @@ from sli_instrument import _contract as c
 from sli_instrument._recorder import recorder
 from sli_instrument.exporters._emf_documents import documents
 from sli_instrument.exporters.emf import EMFExporter
+
+jsonschema = pytest.importorskip("jsonschema")  # not a core dependency
 
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset")]
 
