@@ -186,3 +186,42 @@ def _by_instance(receiver: OTLPReceiver, service: str) -> dict[str, list[Any]]:
         if point.name == REQUESTS:
             result[point.resource["service.instance.id"]].append(point)
     return result
+
+
+@pytest.mark.core
+@pytest.mark.usefixtures("sli_reset")
+def test_os_fork_reuses_an_exporter_instance_the_user_passed(tmp_path: Path) -> None:
+    import json
+
+    import sli_instrument as sli
+    from sli_instrument._recorder import recorder
+    from sli_instrument.exporters.emf import EMFExporter
+
+    out = tmp_path / "emf.log"
+    config = sli.configure(
+        service_name="emf-fork", exporter=EMFExporter(output=str(out)), export_interval="1h",
+        install_global=False,
+    )  # fmt: skip
+    handle = sli.journey("work")
+    for _ in range(4):
+        recorder.record(handle.journey.stats, 0.001, "success")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for _ in range(3):
+                recorder.record(handle.journey.stats, 0.001, "failure")
+            sli.shutdown()
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    config.force_flush()
+    per_instance: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in out.read_text().splitlines():
+        doc = json.loads(line)
+        if "sli.journey.requests" in doc:
+            totals = per_instance[doc["service.instance.id"]]
+            totals[0] += doc["sli.journey.requests"]
+            totals[1] += doc["sli.journey.failures"]
+    assert sorted(per_instance.values()) == [[3, 3], [4, 0]]
