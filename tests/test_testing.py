@@ -35,6 +35,15 @@ def test_recording_reads_naturally() -> None:
     assert current_configuration() is None  # the block's pipeline is gone
 
 
+def test_numbers_can_be_read_after_the_block() -> None:
+    with recording() as rec:
+        with sli.journey("after"):
+            pass
+    with sli.journey("after"):
+        pass  # after the block: not part of the recording
+    assert rec.journey("after").requests == 1
+
+
 def test_recording_starts_from_zero_and_unknown_journeys_are_zero() -> None:
     handle = sli.journey("search")
     with recording() as rec:

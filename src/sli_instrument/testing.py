@@ -119,10 +119,20 @@ class Recording:
 
     def __init__(self, reader: Any) -> None:
         self._reader = reader
+        self._final: Any = None
 
     def metrics(self) -> dict[str, JourneyMetrics]:
-        """Collect now and return every journey's numbers (cumulative since the block began)."""
+        """Every journey's numbers, cumulative since the block began.
+
+        Inside the block this collects now; after it, it returns what was collected when the
+        block ended, so assertions can follow the ``with`` statement.
+        """
+        if self._final is not None:
+            return journey_metrics(self._final)
         return journey_metrics(self._reader.get_metrics_data())
+
+    def _close(self) -> None:
+        self._final = self._reader.get_metrics_data()
 
     def journey(self, name: str) -> JourneyMetrics:
         """One journey's numbers (all zero if it has no series)."""
@@ -144,11 +154,15 @@ def recording(**configure_kwargs: Any) -> Iterator[Recording]:
         owned_here = True
     recorder.reset()
     reset_error_log()
+    rec = Recording(config.reader)
     try:
-        yield Recording(config.reader)
+        yield rec
     finally:
-        if owned_here:
-            shutdown()
+        try:
+            rec._close()
+        finally:
+            if owned_here:
+                shutdown()
 
 
 def reset_state() -> None:
