@@ -328,10 +328,17 @@ def _rebuild_in_child(config: Configuration) -> Configuration:
     from ._pipeline import build_exporter, preferred_temporality
 
     settings = config.settings
-    parent = config.meter_provider._sdk_config.resource
-    resource = Resource(
-        {**parent.attributes, "service.instance.id": str(uuid.uuid4())}, parent.schema_url
-    )
+    parent = getattr(getattr(config.meter_provider, "_sdk_config", None), "resource", None)
+    if parent is not None:
+        attributes: dict[str, Any] = dict(parent.attributes)
+        schema_url = parent.schema_url
+    else:  # an SDK without the private attribute: rebuild from the settings, detectors aside
+        attributes = dict(settings.resource_attributes)
+        if settings.service_name is not None:
+            attributes["service.name"] = settings.service_name
+        schema_url = None
+    attributes["service.instance.id"] = str(uuid.uuid4())
+    resource = Resource(attributes, schema_url)
     old_reader = config.reader
     reader: Any = None
     if isinstance(old_reader, OwnedInMemoryReader):
