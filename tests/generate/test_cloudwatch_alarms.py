@@ -25,12 +25,15 @@ def test_templates_pass_cfn_lint(tmp_path: Path) -> None:
         ),
     )
     paths = []
-    for index, spec in enumerate((shop_spec(), odd)):
-        for fmt in ("yaml", "json"):
-            path = tmp_path / f"alarms{index}.{fmt}"
-            path.write_text(render(spec, AlarmOptions(namespace="Shop/SLI"), fmt=fmt))
-            paths.append(path)
+    # One template per format (cfn-lint takes about a second per dozen resources).
+    for index, (spec, fmt) in enumerate(((shop_spec(), "yaml"), (odd, "json"))):
+        path = tmp_path / f"alarms{index}.{fmt}"
+        path.write_text(render(spec, AlarmOptions(namespace="Shop/SLI"), fmt=fmt))
+        paths.append(path)
     assert_cfn_lint_clean(paths)
+    # Logical IDs that flatten alike get a suffix instead of overwriting each other:
+    # 4 SLIs x 3 conditions x (2 window alarms + 1 composite).
+    assert len(build(odd)["Resources"]) == 36
 
 
 def test_one_composite_per_pair_joining_long_and_short_window_alarms() -> None:
