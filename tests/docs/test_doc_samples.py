@@ -21,8 +21,9 @@ THE CONVENTION (for everyone writing docs). A fenced block's info string decides
 ``bash`` / ``sh`` / ``console`` / ``shell``
     Every line that starts with ``sli-instrument`` or ``python -m sli_instrument`` (after an
     optional ``$ ``) is run in the temporary directory and must exit 0; ``sli-instrument demo``
-    gets ``--duration 3`` (unless it sets one) and ``--no-live``. Other lines (pip, curl, scripts)
-    are not run. A block whose info string has ``exit=N`` (``bash exit=1``) expects that exit code.
+    runs with ``--duration 3 --no-live`` whatever duration it names. Other lines (pip, curl,
+    scripts) are not run. A block whose info string has ``exit=N`` (``bash exit=1``) expects that
+    exit code.
 ``bash no-run`` (and ``console no-run``...)
     Not run: commands that need a backend the tests do not start (``report --prometheus ...``)
     or that install things.
@@ -37,8 +38,10 @@ import re
 import shlex
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import yaml
@@ -137,35 +140,72 @@ def _env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "slo.yaml").write_text(SLO_FILE, encoding="utf-8")
-    return tmp_path
+def _workdir(base: Path) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "slo.yaml").write_text(SLO_FILE, encoding="utf-8")
+    return base
 
 
 def _fail(block: Block, what: str, output: str) -> None:
     pytest.fail(f"{block.id}: {what}\n--- code ---\n{block.code}--- output ---\n{output[-3000:]}")
 
 
+@dataclass
+class Outcome:
+    returncode: Optional[int]  # None: timed out
+    output: str
+
+
+#: Samples run concurrently (each in its own interpreter and directory): the whole file takes
+#: about as long as its slowest few samples instead of their sum.
+WORKERS = 4
+
+
+def _run(argv: list[str], cwd: Path, timeout: float) -> Outcome:
+    try:
+        result = subprocess.run(
+            argv, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        return Outcome(None, f"{exc.stdout or ''}{exc.stderr or ''}")
+    return Outcome(result.returncode, result.stdout + result.stderr)
+
+
 PYTHON = _python_programs()
 
 
+@pytest.fixture(scope="module")
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Run every selected sample once, concurrently; tests then read their outcome."""
+    selected = {
+        item.callspec.id
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
+    jobs: dict[str, tuple[list[str], float]] = {}
+    for block, program in PYTHON:
+        if block.id in selected:
+            jobs[block.id] = ([sys.executable, "-c", program], 60)
+    for block, command in SHELL:
+        key = f"{block.id}:{command}"
+        if key in selected:
+            jobs[key] = (_argv(command), 90)
+    base = tmp_path_factory.mktemp("doc-samples")
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {
+            key: pool.submit(_run, argv, _workdir(base / f"job{index}"), timeout)
+            for index, (key, (argv, timeout)) in enumerate(jobs.items())
+        }
+        return {key: future.result() for key, future in futures.items()}
+
+
 @pytest.mark.parametrize(("block", "program"), PYTHON, ids=[b.id for b, _ in PYTHON])
-def test_python_sample_runs(block: Block, program: str, workdir: Path) -> None:
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", program],
-            cwd=workdir,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        _fail(block, "did not finish within 60 s (mark servers `python no-run`)", "")
-    if result.returncode != 0:
-        _fail(block, f"exit code {result.returncode}", result.stdout + result.stderr)
+def test_python_sample_runs(block: Block, program: str, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[block.id]
+    if outcome.returncode is None:
+        _fail(block, "did not finish within 60 s (mark servers `python no-run`)", outcome.output)
+    if outcome.returncode != 0:
+        _fail(block, f"exit code {outcome.returncode}", outcome.output)
 
 
 NO_RUN = [b for b in _all_blocks() if b.lang in ("python", "py") and "no-run" in b.flags]
@@ -232,35 +272,27 @@ def _argv(command: str) -> list[str]:
     else:
         words = words[1:]
     if words[:1] == ["demo"]:
-        if "--duration" not in words:
-            words += ["--duration", "3"]
-        words += ["--no-live"]
+        if "--duration" in words:  # whatever the sample says, the test runs it for 3 s
+            at = words.index("--duration")
+            del words[at : at + 2]
+        words += ["--duration", "3", "--no-live"]
     return [sys.executable, "-m", "sli_instrument", *words]
 
 
 @pytest.mark.parametrize(("block", "command"), SHELL, ids=[f"{b.id}:{c}" for b, c in SHELL])
-def test_shell_sample_runs(block: Block, command: str, workdir: Path) -> None:
+def test_shell_sample_runs(block: Block, command: str, outcomes: dict[str, Outcome]) -> None:
     expected = 0
     for flag in block.flags:
         if flag.startswith("exit="):
             expected = int(flag.split("=", 1)[1])
-    try:
-        result = subprocess.run(
-            _argv(command),
-            cwd=workdir,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        _fail(block, f"`{command}` did not finish within 90 s", "")
-    if result.returncode != expected:
+    outcome = outcomes[f"{block.id}:{command}"]
+    if outcome.returncode is None:
+        _fail(block, f"`{command}` did not finish within 90 s", outcome.output)
+    if outcome.returncode != expected:
         _fail(
             block,
-            f"`{command}` exited {result.returncode}, expected {expected}",
-            result.stdout + result.stderr,
+            f"`{command}` exited {outcome.returncode}, expected {expected}",
+            outcome.output,
         )
 
 

@@ -54,6 +54,8 @@ class DemoResult:
     report_path: Path
     url: str
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
+    #: Failures the metrics counted once every request in flight had finished.
+    counted_failures: int = 0
 
 
 def _load_app(framework: str) -> Any:
@@ -146,8 +148,10 @@ def run_demo(
         started = time.monotonic()
         _loop(options, scenario, plan, sampler, driver, started, title, scale_line, live, out, err)
     finally:
-        driver.stop()
+        # The last sample is the state at the end of the run, traffic still flowing; then the
+        # clients finish their requests in flight, and the totals below include those too.
         sampler.stop()
+        driver.stop()
         server.stop()
     data = sampler.report()
     timelines = analyse(data)
@@ -157,6 +161,7 @@ def run_demo(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data), encoding="utf-8")
     result = DemoResult(data, timelines, dict(driver.tally), path, server.url, events)
+    result.counted_failures = sampler.current_failures()
     _final(result, options, scale, out, live)
     import sli_instrument
 
@@ -276,7 +281,7 @@ def _final(result: DemoResult, options: DemoOptions, scale: float, out: TextIO, 
         lines.append("Alerts: none fired.")
     sent = sum(t.sent for t in result.tally.values())
     server_errors = sum(t.server_errors for t in result.tally.values())
-    failures = sum(t.failures for t in result.timelines)
+    failures = result.counted_failures
     lines.append(
         f"Clients sent {sent:,} requests and saw {server_errors:,} server errors (5xx); "
         f"the SLI metrics counted {failures:,.0f} failures."

@@ -139,6 +139,16 @@ class Sampler:
             self._thread.join(5.0)
         self.sample()
 
+    def current_failures(self) -> int:
+        """Failures counted so far over the sampled journeys (read now, not from a sample)."""
+        total = 0
+        for track in self._tracks:
+            stats = self._recorder.stats_of(track.series.name)
+            if stats is not None:
+                with stats.lock:
+                    total += stats.failures
+        return total
+
     def report(self) -> ReportData:
         """A consistent copy of everything sampled so far."""
         with self._lock:
