@@ -108,7 +108,7 @@ def test_exporter_precedence(
     assert config.settings.exporter == expected
     assert source in config.settings.source_of("exporter")
     if expected == "console":
-        assert isinstance(config.reader._exporter, ConsoleMetricExporter)
+        assert isinstance(config.reader._exporter.inner, ConsoleMetricExporter)
     if expected == "none":
         assert config.reader is None
 

@@ -251,7 +251,8 @@ class _RaisingExporter(MetricExporter):
         pass
 
 
-def test_an_exporter_that_raises_never_reaches_the_app() -> None:
+def test_an_exporter_that_raises_never_reaches_the_app(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
     exporter = _RaisingExporter()
 
     @sli.journey("resilient")
@@ -266,6 +267,11 @@ def test_an_exporter_that_raises_never_reaches_the_app() -> None:
     assert exporter.calls >= 3
     assert resilient() == "ok"
     assert sli.registry.get("resilient").stats.requests == 4
+    # Logged once (ours, rate-limited), not once per export by the SDK.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert "_RaisingExporter" in errors[0].getMessage()
+    assert "collector exploded" in str(errors[0].exc_info[1])
 
 
 def test_failing_export_result_keeps_counting() -> None:

@@ -20,6 +20,7 @@ from opentelemetry.sdk.metrics.export import (
     InMemoryMetricReader,
     Metric,
     MetricExporter,
+    MetricExportResult,
     MetricsData,
     PeriodicExportingMetricReader,
     ResourceMetrics,
@@ -162,6 +163,45 @@ def histogram_temporality(
     return AggregationTemporality.CUMULATIVE
 
 
+class GuardedExporter(MetricExporter):
+    """Our readers' exporter: an exception from the real one is ours to contain.
+
+    The SDK's periodic reader logs a raising exporter at every export (every minute, for hours,
+    when a collector is down and the exporter raises rather than returning FAILURE); here it is
+    reported once per kind, rate-limited, like every other fault of ours, and the batch is dropped.
+    """
+
+    def __init__(self, inner: MetricExporter) -> None:
+        super().__init__(
+            preferred_temporality=getattr(inner, "_preferred_temporality", None),
+            preferred_aggregation=getattr(inner, "_preferred_aggregation", None),
+        )
+        self.inner = inner
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        try:
+            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            return result if result is not None else MetricExportResult.SUCCESS
+        except Exception as exc:
+            report_internal_error(f"exporting metrics with {type(self.inner).__name__}", exc)
+            return MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        try:
+            return bool(self.inner.force_flush(timeout_millis=timeout_millis))
+        except Exception as exc:
+            report_internal_error(f"flushing {type(self.inner).__name__}", exc)
+            return False
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        try:
+            self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+        except Exception as exc:
+            report_internal_error(f"shutting down {type(self.inner).__name__}", exc)
+
+
 class OwnedPeriodicReader(PeriodicExportingMetricReader):
     """A periodic reader whose exports include our histograms.
 
@@ -183,6 +223,8 @@ class OwnedPeriodicReader(PeriodicExportingMetricReader):
             super().shutdown(timeout_millis=timeout_millis, **kwargs)
 
     def __init__(self, exporter: MetricExporter, **kwargs: Any) -> None:
+        if not isinstance(exporter, GuardedExporter):
+            exporter = GuardedExporter(exporter)
         super().__init__(exporter, **kwargs)
         preferred = getattr(exporter, "_preferred_temporality", None)
         self.handoff = HistogramHandOff(recorder, histogram_temporality(preferred))
