@@ -270,7 +270,8 @@ def _final(result: DemoResult, options: DemoOptions, scale: float, out: TextIO, 
         f"Final state after {options.duration:g} s "
         f"(= {SIMULATED_SPAN / 3600:g} hour of SLO time at 1 s = {scale / 60:g} min):"
     )
-    lines += view.table(result.timelines, width=200, color=False)
+    width = shutil.get_terminal_size((200, 40)).columns if live else 200
+    lines += view.table(result.timelines, width=width, color=False)
     lines.append("")
     worst = view.worst_states(result.timelines)
     for name, state in worst.items():

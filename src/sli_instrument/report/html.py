@@ -57,7 +57,8 @@ svg line.threshold{stroke-width:1.5}
 
 def render(data: ReportData) -> str:
     """The whole report as one HTML document (UTF-8 text)."""
-    timelines = analyse(data)
+    # Most urgent first: journeys that paged, then those with a ticket, then the rest (stable).
+    timelines = sorted(analyse(data), key=_urgency)
     generated = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(data.generated_at))
     parts = [
         "<!DOCTYPE html>",
@@ -77,6 +78,10 @@ def render(data: ReportData) -> str:
         parts.append('<p class="note">No journey has data yet.</p>')
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _urgency(timeline: JourneyTimeline) -> int:
+    return 0 if timeline.ever(PAGE) else 1 if timeline.ever(TICKET) else 2
 
 
 def _span_text(timelines: list[JourneyTimeline]) -> str:
