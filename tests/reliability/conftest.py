@@ -4,12 +4,13 @@ Bounded by default (the CI form). The long forms are ``scripts/load`` and ``scri
 set the environment variables below; see docs/reliability.md.
 
 * ``SLI_LOAD_SECONDS``: seconds of load on each variant (bare, instrumented) of each app in the
-  load tier (CI: 10; scripts/load: 90), delivered in alternating slices.
-* ``SLI_LOAD_SLICE``: seconds per slice (default 5): bare and instrumented alternate (ABBA) so
-  both see the same background noise; throughputs are compared as medians over slices.
+  load tier (CI: 10; scripts/load: 60), delivered in alternating slices.
+* ``SLI_LOAD_SLICE``: seconds per slice (CI: 5; scripts/load: 10): bare and instrumented
+  alternate (ABBA) so both see the same background noise; throughputs are compared as medians
+  over slices.
 * ``SLI_LOAD_STRICT=1``: assert the 5 % throughput bound (scripts/load); in CI the ratio is only
   reported, since a 10 s run on a shared 2-core runner measures the runner, not the middleware.
-* ``SLI_FAULT_SECONDS``: seconds of load per fault phase (CI: 2.5; scripts/faults: 20).
+* ``SLI_FAULT_SECONDS``: seconds of load per fault phase (CI: 2; scripts/faults: 20).
 * ``SLI_RELIABILITY_OUT``: a directory where each test writes its numbers as JSON.
 """
 
@@ -33,7 +34,7 @@ if str(HERE) not in sys.path:
 LOAD_SECONDS = float(os.environ.get("SLI_LOAD_SECONDS", "10"))
 LOAD_SLICE = float(os.environ.get("SLI_LOAD_SLICE", "5"))
 LOAD_STRICT = os.environ.get("SLI_LOAD_STRICT") == "1"
-FAULT_SECONDS = float(os.environ.get("SLI_FAULT_SECONDS", "2.5"))
+FAULT_SECONDS = float(os.environ.get("SLI_FAULT_SECONDS", "2"))
 RESULTS_DIR = os.environ.get("SLI_RELIABILITY_OUT", "")
 
 #: Export interval of the servers under test (milliseconds): short, so tests see data quickly.

@@ -22,7 +22,7 @@ from conftest import FAULT_SECONDS, otlp_env, save_result
 
 pytestmark = [pytest.mark.timeout(300)]
 
-SECONDS = max(4.0, FAULT_SECONDS * 1.6)
+SECONDS = max(3.0, FAULT_SECONDS * 1.5)
 
 JITTER = tuple(Req(f"/jitter/{n}", tag=f"j{n}") for n in range(8))
 WSGI_REQUESTS = (

@@ -4,7 +4,7 @@ worker killed mid-request, while the app is under load (gunicorn, 2 sync workers
 In every fault: each response equals the bare app's (status, content type, body), no thread piles
 up, memory stays bounded, data resumes flowing when the fault clears (exact counts), and the log
 says what happened a bounded number of times (per export attempt or per process), never once per
-request. ``SLI_FAULT_SECONDS`` sets the load per phase (CI 2.5 s; scripts/faults 20 s).
+request. ``SLI_FAULT_SECONDS`` sets the load per phase (CI 2 s; scripts/faults 20 s).
 """
 
 from __future__ import annotations

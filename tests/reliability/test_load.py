@@ -8,9 +8,9 @@ the ratio of the medians. On a machine with two or more CPUs the servers are pin
 the load generator (its own process) to CPU 1, so the numbers measure the server, not a contest
 for cores.
 
-``SLI_LOAD_SECONDS`` (seconds of load on each variant: CI 10, scripts/load 90) and
-``SLI_LOAD_SLICE`` (default 5) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load) asserts the 5 %
-throughput bound.
+``SLI_LOAD_SECONDS`` (seconds of load on each variant: CI 10, scripts/load 60) and
+``SLI_LOAD_SLICE`` (CI 5, scripts/load 10) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load)
+asserts the 5 % throughput bound.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _drive(
                         mine[status] = mine.get(status, 0) + n
             return result, start, end
 
-        warmup = max(2.0, LOAD_SECONDS * 0.1)
+        warmup = max(1.0, LOAD_SECONDS * 0.1)
         run(bare, warmup)
         _, _, warm_end = run(inst, warmup)
         slice_seconds = min(LOAD_SLICE, LOAD_SECONDS)
