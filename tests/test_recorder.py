@@ -401,3 +401,25 @@ def test_configure_owned_pipeline_installs_the_global_provider_once() -> None:
         """
     )
     assert out == 1
+
+
+def test_faults_inside_the_recorder_are_contained_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, "sli_instrument")
+
+    @sli.journey("broken")
+    def broken() -> str:
+        return "still served"
+
+    healthy = sli.journey("healthy")
+    with recording() as rec:
+        journey = sli.registry.get("broken")
+        # Inject a fault into our own state: the aggregates of one journey lose their lock.
+        journey.stats.lock = None
+        assert [broken() for _ in range(50)] == ["still served"] * 50
+        with healthy:
+            pass
+        assert rec.journey("healthy").requests == 1  # collection still works
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("recording an event" in m for m in messages) == 1

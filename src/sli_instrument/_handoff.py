@@ -58,44 +58,10 @@ class HistogramHandOff:
                 self._epoch = self._last_ns = self._recorder.start_time_ns
             start = self._last_ns if delta else self._recorder.start_time_ns
             for stats in self._recorder.stats():
-                if not stats.journey.enabled:
-                    continue
-                with stats.lock:
-                    snapshot = [
-                        (c.DURATION, outcome, stats.attrs[outcome], acc, duration_points)
-                        for outcome, acc in stats.duration.items()
-                    ]
-                    snapshot.append((c.TTFB, "", stats.journey_attrs, stats.ttfb, ttfb_points))
-                    copies = [
-                        (name, outcome, attrs, _copy(acc, delta), points)
-                        for name, outcome, attrs, acc, points in snapshot
-                    ]
-                for name, outcome, attrs, (counts, count, total, lo, hi), points in copies:
-                    key = (name, stats.journey.name, outcome)
-                    if delta:
-                        prev = self._previous.get(key)
-                        self._previous[key] = (counts, count, total)
-                        if prev is not None:
-                            counts = [a - b for a, b in zip(counts, prev[0])]
-                            count -= prev[1]
-                            total -= prev[2]
-                        if count == 0:
-                            continue
-                    elif count == 0 and not (name == c.DURATION and outcome == c.OUTCOME_SUCCESS):
-                        continue
-                    points.append(
-                        HistogramDataPoint(
-                            attributes=dict(attrs),
-                            start_time_unix_nano=start,
-                            time_unix_nano=now,
-                            count=count,
-                            sum=total,
-                            bucket_counts=counts,
-                            explicit_bounds=bounds,
-                            min=lo if count else 0.0,
-                            max=hi if count else 0.0,
-                        )
-                    )
+                try:
+                    self._add_points(stats, bounds, delta, start, now, duration_points, ttfb_points)
+                except Exception as exc:  # one journey's fault must not drop the others
+                    report_internal_error("exporting the histograms of one journey", exc)
             self._last_ns = now
         result = []
         for name, points in ((c.DURATION, duration_points), (c.TTFB, ttfb_points)):
@@ -111,6 +77,57 @@ class HistogramHandOff:
                     )
                 )
         return result
+
+    def _add_points(
+        self,
+        stats: Any,
+        bounds: list[float],
+        delta: bool,
+        start: int,
+        now: int,
+        duration_points: list[HistogramDataPoint],
+        ttfb_points: list[HistogramDataPoint],
+    ) -> None:
+        if not stats.journey.enabled:
+            return
+        with stats.lock:
+            snapshot = [
+                (c.DURATION, outcome, stats.attrs[outcome], acc, duration_points)
+                for outcome, acc in stats.duration.items()
+            ]
+            snapshot.append((c.TTFB, "", stats.journey_attrs, stats.ttfb, ttfb_points))
+            copies = [
+                (name, outcome, attrs, _copy(acc, delta), points)
+                for name, outcome, attrs, acc, points in snapshot
+            ]
+        for name, outcome, attrs, (counts, count, total, lo, hi), points in copies:
+            key = (name, stats.journey.name, outcome)
+            if delta:
+                prev = self._previous.get(key)
+                self._previous[key] = (counts, count, total)
+                if prev is not None:
+                    counts = [a - b for a, b in zip(counts, prev[0])]
+                    count -= prev[1]
+                    total -= prev[2]
+                if count == 0:
+                    continue
+            elif count == 0 and not (name == c.DURATION and outcome == c.OUTCOME_SUCCESS):
+                continue
+            if len(counts) != len(bounds) + 1:  # never export a malformed point
+                raise ValueError(f"{len(counts)} buckets for {len(bounds)} bounds")
+            points.append(
+                HistogramDataPoint(
+                    attributes=dict(attrs),
+                    start_time_unix_nano=start,
+                    time_unix_nano=now,
+                    count=count,
+                    sum=total,
+                    bucket_counts=counts,
+                    explicit_bounds=bounds,
+                    min=lo if count else 0.0,
+                    max=hi if count else 0.0,
+                )
+            )
 
     def merge(self, data: MetricsData) -> MetricsData:
         """Return ``data`` with our histograms added to our instrumentation scope."""

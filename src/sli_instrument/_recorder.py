@@ -187,7 +187,10 @@ class Recorder:
             if self._bounds is None:
                 bounds = self._compute_bounds()
                 for stats in self._stats.values():
-                    stats.resize(len(bounds) + 1)
+                    try:
+                        stats.resize(len(bounds) + 1)
+                    except Exception as exc:  # one journey's fault must not stop the others
+                        report_internal_error("sizing histogram buckets", exc)
                 self._bounds = bounds
                 self._create_sdk_histograms()
             return self._bounds
