@@ -25,7 +25,7 @@ from typing import Any, Optional, cast
 from . import _contract as c
 from . import config as _config
 from ._context import RequestScope, _current
-from ._propagation import BaggagePolicy, annotate_span, attach_journey, detach_journey
+from ._propagation import BaggagePolicy, annotate_span, detach_journey, enter_journey
 from ._recorder import recorder
 from ._registry import Journey
 from ._routing import RouteMap, UnclaimedPolicy
@@ -57,9 +57,9 @@ class HTTPScope(RequestScope):
         if not RequestScope.claim(self, journey, source):
             return False
         try:
-            annotate_span(journey)
-            if self._http.propagate and not journey.reserved:
-                self._ctx_token, self._ctx = attach_journey(journey)
+            attached = enter_journey(journey, self._http.propagate)
+            if attached is not None:
+                self._ctx_token, self._ctx = attached
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True

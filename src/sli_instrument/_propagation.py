@@ -25,7 +25,13 @@ from ._contract import ATTR_JOURNEY, BAGGAGE_KEY
 from ._registry import Journey, registry
 from .errors import ConfigurationError
 
-__all__ = ["BaggagePolicy", "annotate_span", "attach_journey", "detach_journey"]
+__all__ = [
+    "BaggagePolicy",
+    "annotate_span",
+    "attach_journey",
+    "detach_journey",
+    "enter_journey",
+]
 
 _get_current_span = trace.get_current_span
 
@@ -84,42 +90,81 @@ def _baggage_value(header: str) -> Optional[str]:
         return None
 
 
-def annotate_span(journey: Journey) -> None:
-    """Set ``sli.journey`` on the current (server) span if one is recording."""
-    span = _get_current_span()
-    if span.is_recording():
-        span.set_attribute(ATTR_JOURNEY, journey.name)
+def _learn_context_var() -> Any:
+    """The ContextVar behind OpenTelemetry's default (contextvars) runtime context, or None.
 
+    Reading and setting it directly is exactly what that runtime does, minus two layers of calls
+    on every request; any other runtime context goes through the API.
+    """
+    try:
+        token = context.attach(context.get_current())
+        context.detach(token)
+        var = getattr(token, "var", None)
+        if isinstance(token, Token) and var is not None and var.get() is context.get_current():
+            return var
+    except Exception:  # pragma: no cover - an exotic runtime context
+        pass
+    return None
+
+
+_var: Any = _learn_context_var()
 
 # journey name -> the context "empty context + baggage sli.journey=<name>". Contexts are
 # immutable, so when a request starts from the empty context (no tracing, no incoming baggage:
 # the common case) the same one serves every request of the journey, which saves building it.
 _from_empty: dict[str, Any] = {}
-# The ContextVar behind OpenTelemetry's default (contextvars) runtime context, learnt from the
-# first token it hands out; reading and setting it directly is what that runtime does, minus
-# two layers of calls on every request. Other runtime contexts go through the API.
-_var: Any = None
 
 
-def attach_journey(journey: Journey) -> tuple[Any, Any]:
-    """Make outgoing calls of this request carry the journey; returns what detach needs."""
-    global _var
-    var = _var
-    parent = context.get_current() if var is None else var.get()
+def _current_context() -> Any:
+    return context.get_current() if _var is None else _var.get()
+
+
+def annotate_span(journey: Journey) -> None:
+    """Set ``sli.journey`` on the current (server) span if one is recording."""
+    ctx = _current_context()
+    if not ctx:
+        return  # an empty context holds no span: no lookup on untraced requests
+    span = _get_current_span(ctx)
+    if span.is_recording():
+        span.set_attribute(ATTR_JOURNEY, journey.name)
+
+
+def enter_journey(journey: Journey, propagate: bool) -> Optional[tuple[Any, Any]]:
+    """A request's journey became known: annotate the span and, if asked, attach the baggage.
+
+    One context read serves both (this runs on every request); returns what
+    :func:`detach_journey` needs, or None when nothing was attached.
+    """
+    parent = context.get_current() if _var is None else _var.get()
+    if parent:
+        span = _get_current_span(parent)
+        if span.is_recording():
+            span.set_attribute(ATTR_JOURNEY, journey.name)
+    if not propagate or journey.reserved:
+        return None
     if not parent:
         ctx = _from_empty.get(journey.name)
         if ctx is None:
             ctx = _from_empty[journey.name] = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
     else:
         ctx = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
-    if var is not None:
-        return var.set(ctx), ctx
-    token = context.attach(ctx)
-    if isinstance(token, Token) and type(context._RUNTIME_CONTEXT).__name__ == (
-        "ContextVarsRuntimeContext"
-    ):
-        _var = token.var
-    return token, ctx
+    if _var is not None:
+        return _var.set(ctx), ctx
+    return context.attach(ctx), ctx
+
+
+def attach_journey(journey: Journey) -> tuple[Any, Any]:
+    """Make outgoing calls of this request carry the journey; returns what detach needs."""
+    parent = _current_context()
+    if not parent:
+        ctx = _from_empty.get(journey.name)
+        if ctx is None:
+            ctx = _from_empty[journey.name] = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
+    else:
+        ctx = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
+    if _var is not None:
+        return _var.set(ctx), ctx
+    return context.attach(ctx), ctx
 
 
 def detach_journey(token: Any, ctx: Any) -> None:

@@ -8,7 +8,8 @@ The event ends when the application sends the last ``http.response.body`` messag
 false) and the server has accepted it, so a streamed response is measured to its last chunk; work
 done after that (Starlette background tasks) is not part of the user's wait. Time to first byte is
 the first non-empty body message of a streamed body (``more_body`` true); a body sent in one
-message has no separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket`` scopes pass through untouched.
+message has no separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket``
+scopes pass through untouched.
 
 A client that disconnects before the response is complete (``http.disconnect`` received, or the
 server's ``send`` raising) makes the event ``aborted``; the application's exceptions pass through

@@ -94,7 +94,6 @@ class _Body:
         "_environ",
         "_exhausted",
         "_http",
-        "_iterator",
         "_result",
         "_scope",
         "_start",
@@ -124,7 +123,6 @@ class _Body:
         self._ttfb: Optional[float] = None
         self._streamed = False
         self._result: Any = None
-        self._iterator: Optional[Iterator[bytes]] = None
         self._exhausted = False
         self._closed = False
 
@@ -147,28 +145,25 @@ class _Body:
         """The application raised instead of returning a body."""
         self._finish(exc, aborted=False)
 
-    def __iter__(self) -> _Body:
-        self._iterator = iter(self._result)
-        return self
+    def __iter__(self) -> Iterator[bytes]:
+        # A generator: resuming one per chunk costs less than a Python-level __next__.
+        return self._chunks()
 
-    def __next__(self) -> bytes:
-        iterator = self._iterator
-        if iterator is None:
-            iterator = self._iterator = iter(self._result)
+    def _chunks(self) -> Iterator[bytes]:
         try:
-            chunk = next(iterator)
-        except StopIteration:
-            self._exhausted = True
-            raise
+            for chunk in self._result:
+                if chunk:
+                    if self._ttfb is None:
+                        self._ttfb = perf_counter() - self._start
+                    else:
+                        self._streamed = True
+                yield chunk
+        except GeneratorExit:
+            raise  # the server stopped iterating; close() decides what that was
         except BaseException as exc:
             self._finish(exc, aborted=False)
             raise
-        if chunk:
-            if self._ttfb is None:
-                self._ttfb = perf_counter() - self._start
-            else:
-                self._streamed = True
-        return chunk
+        self._exhausted = True
 
     def close(self) -> None:
         result = self._result
