@@ -426,15 +426,14 @@ class _Binding:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
             if not self.active:
                 return []
-            try:
-                return [
-                    Observation(getattr(stats, attr), stats.journey_attrs)
-                    for stats in self._recorder.stats()
-                    if stats.journey.enabled
-                ]
-            except Exception as exc:
-                report_internal_error("observing counters", exc)
-                return []
+            observations = []
+            for stats in self._recorder.stats():
+                try:
+                    if stats.journey.enabled:
+                        observations.append(Observation(getattr(stats, attr), stats.journey_attrs))
+                except Exception as exc:  # one journey's fault must not hide the others
+                    report_internal_error("observing counters", exc)
+            return observations
 
         return observe
 
