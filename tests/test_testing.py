@@ -84,3 +84,32 @@ def test_reset_state_forgets_everything() -> None:
     assert current_configuration() is None
     assert "gone" not in registry
     assert registry.cap == 100
+
+
+def test_recording_works_under_a_global_provider_installed_by_someone_else() -> None:
+    # e.g. the test process runs under opentelemetry-instrument: recording() stays private.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+metrics.set_meter_provider(MeterProvider())
+import sli_instrument as sli
+from sli_instrument.testing import recording
+with recording() as rec:
+    with sli.journey("x"):
+        pass
+    assert rec.journey("x").requests == 1, rec.metrics()
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -167,7 +167,8 @@ def _build(settings: Settings, meter_provider: Any, exporter_instance: Any) -> C
         recorder.bind(meter_provider, owns_histograms=False)
         return Configuration(settings, owned=False, meter_provider=meter_provider)
     existing = metrics.get_meter_provider()
-    if _is_installed(existing) and existing not in _installed_by_us:
+    # install_global=False asks for a private pipeline: build it even when a global one exists.
+    if settings.install_global and _is_installed(existing) and existing not in _installed_by_us:
         logger.info(
             "sli_instrument: a MeterProvider is already installed (%s); using it, "
             "no pipeline added",
