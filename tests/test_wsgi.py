@@ -407,3 +407,29 @@ with recording() as rec:
 """,
     )
     assert output.strip().splitlines()[-1] == "2"
+
+
+def test_routes_listed_in_the_slo_file_join_the_route_map(tmp_path):
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(
+        "version: 1\n"
+        "service: shop\n"
+        "journeys:\n"
+        "  checkout:\n"
+        "    availability: 99.9\n"
+        "    latency: {threshold: 300ms, target: 99}\n"
+        '    routes: ["/checkout", "/pay/<order_id>"]\n'
+        "  search:\n"
+        "    availability: 99\n"
+        '    routes: ["/search"]\n'
+    )
+    sli.shutdown()
+    wrapped = WSGIMiddleware(text_app(), routes={"/search": "find"})  # created before configure()
+    sli.configure(exporter="memory", install_global=False, slo_file=str(slo))
+    with recording() as rec:
+        for path in ("/checkout", "/pay/17", "/search", "/other"):
+            serve(wrapped, path)
+        counts = {name: m.requests for name, m in rec.metrics().items() if m.requests}
+    # The explicit routes= entry wins over the file's for the same route.
+    assert counts == {"checkout": 2, "find": 1, "unclaimed": 1}
+    assert sli.registry.get("checkout").latency_threshold == 0.3
