@@ -157,9 +157,26 @@ routes = [
     Route("/jitter/{n:int}", jitter),
 ]
 
+
+def _marked(inner: Any) -> Any:
+    """Every answer the app produced says so (``X-App: 1``), unlike the server's parse errors."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        async def send_marked(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-app", b"1")]}
+            await send(message)
+
+        await inner(scope, receive, send_marked if scope["type"] == "http" else send)
+
+    return app
+
+
 app = Starlette(routes=routes)
 
 if INSTRUMENT:
     from reliapp_instrument import instrument_asgi
 
     instrument_asgi(app)
+
+application = _marked(app)

@@ -154,6 +154,14 @@ def jitter(n: int) -> Response:
         return _finish(_body("jitter", n=n))
 
 
+@app.after_request
+def _mark(response: Response) -> Response:
+    # Every answer the app produced (404 and 405 included) says so; the server's own answers to
+    # requests it could not parse do not: the hostile-input tier tells them apart by this.
+    response.headers["X-App"] = "1"
+    return response
+
+
 def _finish(response: Response) -> Response:
     if ECHO and INSTRUMENT:
         from sli_instrument._context import current_scope
