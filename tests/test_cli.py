@@ -70,3 +70,13 @@ def test_print_error_keeps_one_line(capsys):
 
     print_error("first line\n  second line\n")
     assert capsys.readouterr().err == "sli-instrument: error: first line second line\n"
+
+
+def test_console_script_is_installed():
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("sli-instrument")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("sli-instrument ")

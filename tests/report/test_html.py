@@ -61,6 +61,7 @@ def _charts(tags):
     return found
 
 
+@pytest.mark.core
 def test_report_is_one_self_contained_document():
     html = render(_story())
     assert html.startswith("<!DOCTYPE html>")
@@ -76,6 +77,7 @@ def test_report_is_one_self_contained_document():
     )
 
 
+@pytest.mark.core
 def test_a_chart_set_per_journey():
     html = render(_story())
     charts = _charts(_tags(html))
@@ -87,6 +89,7 @@ def test_a_chart_set_per_journey():
     assert "no objective in the SLO file" in html
 
 
+@pytest.mark.core
 def test_every_chart_has_a_plain_sentence():
     html = render(_story())
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S)
@@ -99,6 +102,7 @@ def test_every_chart_has_a_plain_sentence():
     assert "How to read this report" in html
 
 
+@pytest.mark.core
 def test_incident_shows_as_page_in_summary_chart_and_thresholds():
     html = render(_story())
     row = re.search(r'<tr data-journey="checkout">(.*?)</tr>', html, re.S).group(1)
@@ -114,6 +118,7 @@ def test_incident_shows_as_page_in_summary_chart_and_thresholds():
     assert 'data-band="paging"' not in search
 
 
+@pytest.mark.core
 def test_text_is_escaped():
     data = report(series("browse", None, seconds=2), service="<shop & co>")
     html = render(data)
@@ -121,6 +126,7 @@ def test_text_is_escaped():
     assert "&lt;shop &amp; co&gt;" in html
 
 
+@pytest.mark.core
 def test_empty_and_sparse_data_render():
     assert "No journey has data yet" in render(report())
     one_sample = report(series("checkout", journey("checkout"), seconds=0))
