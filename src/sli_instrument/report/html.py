@@ -22,6 +22,7 @@ __all__ = ["render"]
 _WINDOW_COLORS = ("#d62728", "#ff7f0e", "#9467bd", "#1f77b4", "#2ca02c", "#8c564b", "#17becf")
 _PERCENTILE_COLORS = {"p50": "#2ca02c", "p90": "#17becf", "p95": "#ff7f0e", "p99": "#d62728"}
 _STATE_COLORS = {PAGE: "#d62728", TICKET: "#e6a700"}
+_CLOCK_LABEL = "time (UTC)"
 
 _CSS = """
 body{font:15px/1.5 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1f23;
@@ -184,6 +185,7 @@ def _headline(t: JourneyTimeline) -> str:
 
 
 def _x_axis(t: JourneyTimeline, data: ReportData) -> tuple[Callable[[float], str], str]:
+    """Tick labels and axis title: seconds into the run when time is compressed, else UTC."""
     if data.time_scale != 1:
         return (
             lambda v: f"{v:g}s",
@@ -192,7 +194,23 @@ def _x_axis(t: JourneyTimeline, data: ReportData) -> tuple[Callable[[float], str
     origin = t.series.timestamps[0] if t.series.timestamps else 0.0
     span = t.elapsed[-1] if t.elapsed else 0.0
     fmt = "%H:%M:%S" if span < 600 else "%H:%M" if span < 2 * 86400 else "%m-%d %H:%M"
-    return (lambda v: time.strftime(fmt, time.gmtime(origin + v))), "time (UTC)"
+    return (lambda v: time.strftime(fmt, time.gmtime(origin + v))), _CLOCK_LABEL
+
+
+def _recent(t: JourneyTimeline) -> str:
+    """The span of the "recent" availability: the shortest alert window, or one sample step when
+    samples are further apart than that (a window never holds less than one step)."""
+    span = t.recent_window
+    if len(t.elapsed) >= 2:
+        step = (t.elapsed[-1] - t.elapsed[0]) / (len(t.elapsed) - 1) * t.time_scale
+        span = max(span, step)
+    return format_duration(span)
+
+
+def _origin(t: JourneyTimeline, x_label: str) -> Optional[float]:
+    if x_label != _CLOCK_LABEL or not t.series.timestamps:
+        return None
+    return t.series.timestamps[0]
 
 
 def _points(
@@ -225,6 +243,7 @@ def _state_bands(t: JourneyTimeline) -> list[Band]:
 def _sli_chart(t: JourneyTimeline, x_format: Callable[[float], str], x_label: str) -> Chart:
     chart = Chart(
         key="sli",
+        x_origin=_origin(t, x_label),
         title=f"{t.name}: availability over time",
         y_label="good requests (%)",
         y_format=lambda v: f"{v:g}%",
@@ -236,7 +255,7 @@ def _sli_chart(t: JourneyTimeline, x_format: Callable[[float], str], x_label: st
     chart.lines.append(
         Line(
             "recent",
-            f"last {format_duration(t.recent_window)}",
+            f"last {_recent(t)}",
             _points(t, t.availability_recent),
             "#1f77b4",
         )
@@ -258,7 +277,7 @@ def _sli_chart(t: JourneyTimeline, x_format: Callable[[float], str], x_label: st
 
 
 def _sli_caption(t: JourneyTimeline) -> str:
-    recent = format_duration(t.recent_window)
+    recent = _recent(t)
     if t.objective is None:
         return (
             f"<b>Availability:</b> the share of {escape(t.name)} requests that succeeded, over the "
@@ -277,6 +296,7 @@ def _budget_chart(t: JourneyTimeline, x_format: Callable[[float], str], x_label:
     low = min(present) if present else 0.0
     chart = Chart(
         key="budget",
+        x_origin=_origin(t, x_label),
         title=f"{t.name}: error budget remaining",
         y_label="budget left (%)",
         y_format=lambda v: f"{v:g}%",
@@ -306,6 +326,7 @@ def _budget_caption(t: JourneyTimeline) -> str:
 def _burn_chart(t: JourneyTimeline, x_format: Callable[[float], str], x_label: str) -> Chart:
     chart = Chart(
         key="burn",
+        x_origin=_origin(t, x_label),
         title=f"{t.name}: burn rates",
         y_label="burn rate (x budget pace)",
         y_format=lambda v: f"{v:g}x",
@@ -358,6 +379,7 @@ def _latency_chart(
         return None
     chart = Chart(
         key="latency",
+        x_origin=_origin(t, x_label),
         title=f"{t.name}: latency percentiles",
         y_label="seconds",
         y_format=_seconds_tick,

@@ -53,6 +53,8 @@ class Chart:
     y_format: Callable[[float], str] = lambda v: f"{v:g}"
     x_format: Callable[[float], str] = lambda v: f"{v:g}s"
     x_label: str = ""
+    #: Epoch seconds at x = 0 when x is clock time: ticks then fall on round clock times.
+    x_origin: Optional[float] = None
     width: int = 640
     height: int = 260
 
@@ -80,6 +82,37 @@ def _ticks(low: float, high: float, target: int = 5) -> list[float]:
     value = first
     while value <= high + step * 1e-6:
         ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+_CLOCK_STEPS = (
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
+)
+
+
+def _clock_ticks(low: float, high: float, origin: float, target: int = 6) -> list[float]:
+    """Ticks on round UTC clock times (every 5 min, 1 h, 6 h, 1 d...), as offsets from origin."""
+    span = high - low
+    step = next((s for s in _CLOCK_STEPS if span / s <= target), _CLOCK_STEPS[-1])
+    first = math.ceil((origin + low) / step) * step
+    ticks = []
+    value = first
+    while value <= origin + high + 1e-6:
+        ticks.append(value - origin)
         value += step
     return ticks
 
@@ -154,7 +187,12 @@ def render_chart(chart: Chart) -> str:
             f'<text class="tick" x="{_LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end">'
             f"{escape(chart.y_format(tick))}</text>"
         )
-    for tick in _ticks(x_low, x_high, 6):
+    x_ticks = (
+        _ticks(x_low, x_high, 6)
+        if chart.x_origin is None
+        else _clock_ticks(x_low, x_high, chart.x_origin)
+    )
+    for tick in x_ticks:
         x = sx(tick)
         out.append(
             f'<line class="grid" x1="{_fmt(x)}" y1="{_TOP}" x2="{_fmt(x)}" y2="{_TOP + plot_h}"/>'
