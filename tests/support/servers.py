@@ -106,10 +106,14 @@ def serve(
         yield url
     finally:
         stop(process, stop_timeout)
-        server_log = _output(log)
+        server_log = _output(log, tail=None)
         log.close()
-        if "Traceback" in server_log and "sli_instrument internal error" in server_log:
-            raise AssertionError(f"sli_instrument reported an internal error:\n{server_log}")
+        marker = "sli_instrument internal error"
+        if marker in server_log:
+            at = server_log.index(marker)
+            raise AssertionError(
+                f"sli_instrument reported an internal error:\n{server_log[at - 200 : at + 4000]}"
+            )
 
 
 def walk_away_mid_stream(url: str, path: str, first: bytes) -> None:
@@ -137,9 +141,10 @@ def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
         process.wait(5)
 
 
-def _output(log: Any) -> str:
+def _output(log: Any, tail: Optional[int] = 6000) -> str:
     log.seek(0)
-    return bytes(log.read()).decode("utf-8", "replace")[-6000:]
+    text = bytes(log.read()).decode("utf-8", "replace")
+    return text if tail is None else text[-tail:]
 
 
 def journey_totals(receiver: Any, service: str) -> dict[str, dict[str, Any]]:

@@ -79,6 +79,7 @@ class SLIMiddleware:
             raise MiddlewareNotUsed("sli_instrument is disabled by settings.SLI_INSTRUMENT")
         self.http = http
         self.get_response = get_response
+        _import_views()
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -150,6 +151,23 @@ class SLIMiddleware:
             _Measured(self.http, scope, start, response, request)
         except Exception as exc:
             report_internal_error("measuring a Django response", exc)
+
+
+def _import_views() -> None:
+    """Import the URLconf (and so the views) now, while the app starts, not at the first request.
+
+    ``@journey`` registers journeys and their thresholds when the views are imported, and the
+    histogram bucket bounds (which include every threshold) are fixed by the first event or
+    export. Django imports the URLconf lazily, at the first request; its system checks import it at
+    start-up anyway, so doing it here changes nothing else. A broken URLconf is left for Django to
+    report where it always does.
+    """
+    try:
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf
+    except Exception:
+        pass
 
 
 class _Measured:
