@@ -112,14 +112,15 @@ class ASGIMiddleware:
 
         async def measured_receive() -> Any:
             message = await receive()
-            if message["type"] == "http.disconnect":
+            if message.get("type") == "http.disconnect":
                 state[3] = True
             return message
 
         async def measured_send(message: Any) -> None:
-            kind = message["type"]
+            # .get(): a malformed message is for the server to reject, with its own error.
+            kind = message.get("type")
             if kind == "http.response.start":
-                state[0] = message["status"]
+                state[0] = message.get("status")
             elif kind in _FINAL_TYPES and not state[2]:
                 if state[1] is None and message.get("more_body", False) and message.get("body"):
                     state[1] = perf_counter() - start  # TTFB of a streamed body
