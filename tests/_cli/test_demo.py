@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,3 +208,37 @@ def test_django_example(tmp_path):
     )
     assert match.group(1) == match.group(2)
     assert (tmp_path / "sli-demo-report.html").exists()
+
+
+def test_a_collector_that_is_not_there_is_one_line_before_anything_starts(tmp_path):
+    with socket.socket() as probe:  # a free port, closed again: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    result = _demo(tmp_path, "--duration", "3", "--otlp-endpoint", url, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"sli-instrument: error: cannot reach the collector at {url} (Connection refused): "
+        "start it, or run the demo without --otlp-endpoint"
+    ]
+
+
+def test_ctrl_c_stops_early_and_still_writes_the_report(tmp_path):
+    process = subprocess.Popen(
+        [*CLI, "demo", "--duration", "60", "--out", "r.html"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert re.search(r"Final state after \d+ s \(interrupted\)", out)
+    assert tuple(_table_rows(out)) == JOURNEYS
+    assert (tmp_path / "r.html").exists() and "Traceback" not in err

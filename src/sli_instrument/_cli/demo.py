@@ -7,6 +7,9 @@ import math
 
 from .common import EXIT_OK, add_otlp_option, add_output_option, fail
 
+#: Like a shell's 128 + SIGINT: stopped with Ctrl-C (the report of what ran is still written).
+EXIT_INTERRUPTED = 130
+
 DESCRIPTION = """\
 Start the example shop (Flask, or Django with --app django) on loopback, drive realistic
 traffic at it (browse, search, cart, checkout, a streamed export; a few percent of 4xx, some
@@ -24,7 +27,8 @@ examples:
   sli-instrument demo --duration 10 --out /tmp/report.html
   sli-instrument demo --app django --otlp-endpoint http://localhost:4318
 
-The demo exits 0 when it ran (the incident breaching the SLO is part of the show).
+The demo exits 0 when it ran (the incident breaching the SLO is part of the show), and 130
+when stopped with Ctrl-C (after writing the report of what ran).
 """
 
 
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     try:
-        run_demo(options)
+        result = run_demo(options)
     except DemoSetupError as exc:
         fail(str(exc))
-    return EXIT_OK
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK

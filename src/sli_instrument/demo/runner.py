@@ -9,22 +9,25 @@ policy, so the page during the incident is the page production would see. See do
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
+from urllib.parse import urlparse
 
 from ..report.html import render
 from ..report.model import ReportData
 from ..report.timeline import PAGE, TICKET, JourneyTimeline, analyse
 from . import view
-from .apps import examples_dir, load_django_app, load_flask_app, serve
+from .apps import DemoSetupError, examples_dir, load_django_app, load_flask_app, serve
 from .driver import Tally, TrafficDriver
 from .sampler import Sampler
-from .scenario import SHOP, SIMULATED_SPAN, FaultPlan, Scenario, time_scale
+from .scenario import SHOP, FaultPlan, Scenario, time_scale
 
 SLO_FILE = Path(__file__).with_name("shop.slo.yaml")
 SERVICE = "shop"
@@ -56,6 +59,8 @@ class DemoResult:
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
     #: Failures the metrics counted once every request in flight had finished.
     counted_failures: int = 0
+    #: Stopped by Ctrl-C before the end (the report covers what ran).
+    interrupted: bool = False
 
 
 def _load_app(framework: str) -> Any:
@@ -112,6 +117,8 @@ def run_demo(
     live = options.live if options.live is not None else out.isatty()
     scale = time_scale(options.duration)
     label = "Flask" if options.framework == "flask" else "Django"
+    if options.otlp_endpoint:
+        check_collector(options.otlp_endpoint)
     print(f"demo: starting the {label} example shop on loopback ...", file=err, flush=True)
     config = _configure(options)
     spec = config.slo
@@ -141,32 +148,103 @@ def run_demo(
         f"time is compressed: 1 s = {scale / 60:g} min of SLO time, the run is one hour "
         "(see docs/cli.md)"
     )
-    try:
-        plan.begin(options.duration)
-        sampler.start()
-        driver.start()
-        started = time.monotonic()
-        _loop(options, scenario, plan, sampler, driver, started, title, scale_line, live, out, err)
-    finally:
-        # The last sample is the state at the end of the run, traffic still flowing; then the
-        # clients finish their requests in flight, and the totals below include those too.
-        sampler.stop()
-        driver.stop()
-        server.stop()
-    data = sampler.report()
-    timelines = analyse(data)
-    events = alert_events(timelines)
-    path = Path(options.out).expanduser().resolve()
-    print("demo: writing the HTML report ...", file=err, flush=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(data), encoding="utf-8")
-    result = DemoResult(data, timelines, dict(driver.tally), path, server.url, events)
-    result.counted_failures = sampler.current_failures()
-    _final(result, options, scale, out, live)
     import sli_instrument
 
-    sli_instrument.shutdown()
+    started = time.monotonic()
+    with _CapturedLogs("opentelemetry", "sli_instrument") as logs:
+        try:
+            plan.begin(options.duration)
+            sampler.start()
+            driver.start()
+            started = time.monotonic()
+            interrupted = _loop(
+                options, scenario, plan, sampler, driver, started, title, scale_line, live, out, err
+            )
+        finally:
+            # The last sample is the state at the end of the run, traffic still flowing; then
+            # the clients finish their requests in flight, and the totals include those too.
+            elapsed = time.monotonic() - started
+            sampler.stop()
+            driver.stop()
+            server.stop()
+        data = sampler.report()
+        timelines = analyse(data)
+        events = alert_events(timelines)
+        path = Path(options.out).expanduser().resolve()
+        print("demo: writing the HTML report ...", file=err, flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(data), encoding="utf-8")
+        result = DemoResult(data, timelines, dict(driver.tally), path, server.url, events)
+        result.counted_failures = sampler.current_failures()
+        result.interrupted = interrupted
+        _final(result, min(elapsed, options.duration), scale, out, live)
+        if options.otlp_endpoint:
+            print("demo: sending the last metrics to the collector ...", file=err, flush=True)
+        sli_instrument.shutdown(timeout_millis=5_000)
+    logs.summarize(err)
     return result
+
+
+class _CapturedLogs(logging.Handler):
+    """Keeps library warnings (a collector that went away...) off the live view; summarized after.
+
+    The OpenTelemetry exporter logs every failed export; on a redrawn screen those lines would
+    tear the view apart, and in a pipe they would bury the table.
+    """
+
+    def __init__(self, *names: str) -> None:
+        super().__init__(logging.WARNING)
+        self._loggers = [logging.getLogger(name) for name in names]
+        self._saved: list[bool] = []
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.messages) < 1000:
+            self.messages.append(f"{record.name}: {record.getMessage()}")
+
+    def __enter__(self) -> _CapturedLogs:
+        for logger in self._loggers:
+            self._saved.append(logger.propagate)
+            logger.propagate = False
+            logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for logger, propagate in zip(self._loggers, self._saved):
+            logger.removeHandler(self)
+            logger.propagate = propagate
+
+    def summarize(self, err: TextIO) -> None:
+        if not self.messages:
+            return
+        last = " ".join(self.messages[-1].split())
+        last = last if len(last) <= 300 else last[:297] + "..."
+        print(
+            f"demo: {len(self.messages)} warning(s) from the libraries during the run; "
+            f"the last: {last}",
+            file=err,
+            flush=True,
+        )
+
+
+def check_collector(url: str, timeout: float = 2.0) -> None:
+    """Fail early, in one line, when nothing listens at the collector's address."""
+    parsed = urlparse(url)
+    host = parsed.hostname
+    if not host or parsed.scheme not in ("http", "https"):
+        raise DemoSetupError(
+            f"invalid --otlp-endpoint {url!r}: use a URL such as http://localhost:4318"
+        )
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DemoSetupError(
+            f"cannot reach the collector at {url} ({reason}): start it, or run the demo "
+            "without --otlp-endpoint"
+        ) from None
 
 
 def _loop(
@@ -181,7 +259,8 @@ def _loop(
     live: bool,
     out: TextIO,
     err: TextIO,
-) -> None:
+) -> bool:
+    """Run until the deadline; True when interrupted (Ctrl-C) before it."""
     deadline = started + options.duration
     next_draw = started
     next_progress = started + 5.0
@@ -212,10 +291,14 @@ def _loop(
             _draw(
                 options, scenario, plan, sampler, driver, options.duration, title, scale_line, out
             )
+    except KeyboardInterrupt:
+        # Stop early but still write the report of what ran.
+        return True
     finally:
         if live:
             out.write(view.SHOW_CURSOR + "\n")
             out.flush()
+    return False
 
 
 def _phase_line(scenario: Scenario, progress: float, duration: float) -> str:
@@ -262,13 +345,14 @@ def _draw(
     out.flush()
 
 
-def _final(result: DemoResult, options: DemoOptions, scale: float, out: TextIO, live: bool) -> None:
+def _final(result: DemoResult, elapsed: float, scale: float, out: TextIO, live: bool) -> None:
     lines = []
     if live:
         lines.append("")
+    simulated = elapsed * scale / 3600
     lines.append(
-        f"Final state after {options.duration:g} s "
-        f"(= {SIMULATED_SPAN / 3600:g} hour of SLO time at 1 s = {scale / 60:g} min):"
+        f"Final state after {elapsed:.0f} s{' (interrupted)' if result.interrupted else ''} "
+        f"(= {simulated:.2g} hour of SLO time at 1 s = {scale / 60:g} min):"
     )
     width = shutil.get_terminal_size((200, 40)).columns if live else 200
     lines += view.table(result.timelines, width=width, color=False)
