@@ -25,23 +25,37 @@ from sli_instrument.integrations import xray  # noqa: E402
 pytestmark = pytest.mark.usefixtures("sli_reset")
 
 
-@pytest.fixture
-def daemon() -> Iterator[XRayDaemon]:
+@pytest.fixture(scope="module")
+def module_daemon() -> Iterator[XRayDaemon]:
     with XRayDaemon() as listener:
         yield listener
 
 
-@pytest.fixture
-def recorder(daemon: XRayDaemon) -> Iterator[AWSXRayRecorder]:
+@pytest.fixture(scope="module")
+def module_recorder(module_daemon: XRayDaemon) -> AWSXRayRecorder:
+    # Creating and configuring a recorder takes most of a second: one per module.
     rec = AWSXRayRecorder()
     rec.configure(
         service="shop",
-        daemon_address=daemon.address,
+        daemon_address=module_daemon.address,
         sampling=False,  # every request is traced
         context_missing="IGNORE_ERROR",
         plugins=(),
     )
-    yield rec
+    return rec
+
+
+@pytest.fixture
+def daemon(module_daemon: XRayDaemon) -> XRayDaemon:
+    with module_daemon._lock:
+        module_daemon.segments.clear()
+        module_daemon.rejected.clear()
+    return module_daemon
+
+
+@pytest.fixture
+def recorder(module_recorder: AWSXRayRecorder, daemon: XRayDaemon) -> Iterator[AWSXRayRecorder]:
+    yield module_recorder
     xray.uninstall()
 
 
