@@ -301,6 +301,7 @@ def _series(rec: Any) -> set[tuple[str, tuple[Any, ...]]]:
         for rm in data.resource_metrics
         for sm in rm.scope_metrics
         for metric in sm.metrics
+        if metric.name.startswith("sli.")  # not the SDK's own metrics (some versions)
         for point in metric.data.data_points
     }
 
