@@ -43,7 +43,7 @@ def test_shared_options_are_spelled_the_same():
     assert {"--slo"} <= flags["validate"] & flags["generate"] & flags["report"]
     assert {"-o", "--out"} <= flags["generate"] & flags["demo"]
     assert "--json" in flags["validate"] & flags["report"]
-    assert "--otlp-endpoint" in flags["demo"]
+    assert {"--otlp-endpoint", "--slo", "--json"} <= flags["demo"]
 
 
 def test_no_command_is_a_usage_error(capsys):

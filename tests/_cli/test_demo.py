@@ -3,6 +3,7 @@ the HTML report, the live view under a pseudo-terminal (tmux), OTLP to a real re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -196,18 +197,32 @@ def test_without_a_checkout_the_demo_says_so_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_django_example(tmp_path):
-    result = _demo(tmp_path, "--app", "django", "--duration", "3", "--no-live")
+DJANGO_SLO = """\
+service: django-shop
+journeys:
+  browse: {availability: 99.9, latency: {threshold: 200ms, target: 99}}
+  search: {availability: 99.5, latency: {threshold: 250ms, target: 95}}
+  cart: {availability: 99.9, latency: {threshold: 200ms, target: 99}}
+  checkout: {availability: 99.95, latency: {threshold: 300ms, target: 99}}
+  export: {availability: 99, latency: {threshold: 2s, target: 95}}
+"""
+
+
+def test_django_example_with_its_own_slo_file_as_json(tmp_path):
+    (tmp_path / "slo.yaml").write_text(DJANGO_SLO)
+    result = _demo(tmp_path, "--app", "django", "--duration", "3", "--slo", "slo.yaml", "--json")
     assert result.returncode == 0, result.stderr
     assert "Django example shop" in result.stderr
     assert "Traceback" not in result.stderr  # induced 500s are not logged as news
-    rows = _table_rows(result.stdout)
-    assert tuple(rows) == JOURNEYS
-    match = re.search(
-        r"saw ([\d,]+) server errors \(5xx\); the SLI metrics counted ([\d,]+)", result.stdout
-    )
-    assert match.group(1) == match.group(2)
-    assert (tmp_path / "sli-demo-report.html").exists()
+    document = json.loads(result.stdout)
+    assert document["service"] == "django-shop"
+    assert [j["journey"] for j in document["journeys"]] == list(JOURNEYS)
+    checkout = document["journeys"][3]
+    assert checkout["objective"] == 99.95
+    assert set(checkout["burn_rates"]) == {"5m", "30m", "1h", "6h", "3d"}
+    assert checkout["failures"] > 0 and checkout["worst_state"] == "page"
+    assert document["clients"]["server_errors"] == document["counted_failures"] > 0
+    assert Path(document["report"]).exists()
 
 
 def test_a_collector_that_is_not_there_is_one_line_before_anything_starts(tmp_path):

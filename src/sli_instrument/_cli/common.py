@@ -27,13 +27,13 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def add_slo_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    parser.add_argument(
-        "--slo",
-        metavar="FILE",
-        required=required,
-        help="the SLO file (YAML); env SLI_SLO_FILE",
-    )
+def add_slo_option(
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = True,
+    help: str = "the SLO file (YAML); env SLI_SLO_FILE",
+) -> None:
+    parser.add_argument("--slo", metavar="FILE", required=required, help=help)
 
 
 def add_output_option(
@@ -42,8 +42,10 @@ def add_output_option(
     parser.add_argument("-o", "--out", metavar="FILE", help=help)
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+def add_json_option(
+    parser: argparse.ArgumentParser, *, help: str = "print JSON instead of a table"
+) -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def add_otlp_option(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 
-from .common import EXIT_OK, add_otlp_option, add_output_option, fail
+from .common import (
+    EXIT_OK,
+    add_json_option,
+    add_otlp_option,
+    add_output_option,
+    add_slo_option,
+    fail,
+)
 
 #: Like a shell's 128 + SIGINT: stopped with Ctrl-C (the report of what ran is still written).
 EXIT_INTERRUPTED = 130
@@ -60,6 +67,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--seed", type=int, default=0, help="seed of the traffic and incident (default: 0)"
     )
     add_otlp_option(parser)
+    add_slo_option(
+        parser,
+        required=False,
+        help="objectives to judge the run by (default: the demo's own; the journeys are browse, "
+        "search, cart, checkout, export)",
+    )
+    add_json_option(parser)
     parser.add_argument(
         "--threads",
         type=int,
@@ -103,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         otlp_endpoint=endpoint,
         live=args.live,
         threads=args.threads,
+        slo=args.slo,
+        json=args.json,
     )
     try:
         result = run_demo(options)

@@ -9,6 +9,7 @@ policy, so the page during the incident is the page production would see. See do
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -46,6 +47,10 @@ class DemoOptions:
     otlp_endpoint: Optional[str] = None
     #: None: live view when standard output is a terminal.
     live: Optional[bool] = None
+    #: The SLO file to evaluate the run against (default: the demo's own).
+    slo: Optional[str] = None
+    #: Print the final state as JSON instead of a table (no live view).
+    json: bool = False
     threads: int = 12
 
 
@@ -77,18 +82,22 @@ def _configure(options: DemoOptions) -> Any:
     """
     import sli_instrument
 
+    from ..slo.loader import load_slo_file
+
     for name in [n for n in os.environ if n.startswith(("OTEL_EXPORTER_OTLP_", "SLI_"))]:
         if name != "SLI_DEMO_EXAMPLES":
             del os.environ[name]
-    os.environ["OTEL_SERVICE_NAME"] = SERVICE
-    os.environ["SLI_SLO_FILE"] = str(SLO_FILE)
+    slo_file = str(Path(options.slo).resolve() if options.slo else SLO_FILE)
+    service = load_slo_file(slo_file).service  # a bad file fails here, in one line
+    os.environ["OTEL_SERVICE_NAME"] = service
+    os.environ["SLI_SLO_FILE"] = slo_file
     if options.otlp_endpoint:
         os.environ["SLI_EXPORTER"] = "otlp"
         os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.otlp_endpoint
         os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = "2000"
     else:
         os.environ["SLI_EXPORTER"] = "memory"
-    return sli_instrument.configure(service_name=SERVICE)
+    return sli_instrument.configure(service_name=service)
 
 
 def alert_events(timelines: list[JourneyTimeline]) -> list[tuple[float, str, str, str]]:
@@ -114,7 +123,7 @@ def run_demo(
 ) -> DemoResult:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    live = options.live if options.live is not None else out.isatty()
+    live = not options.json and (options.live if options.live is not None else out.isatty())
     scale = time_scale(options.duration)
     label = "Flask" if options.framework == "flask" else "Django"
     if options.otlp_endpoint:
@@ -127,7 +136,7 @@ def run_demo(
     app = (app_loader or _load_app)(options.framework)
     server = serve(options.framework, app)
     sampler = Sampler(
-        SERVICE,
+        spec.service if spec is not None else SERVICE,
         scenario.journeys,
         objectives,
         time_scale=scale,
@@ -177,7 +186,10 @@ def run_demo(
         result = DemoResult(data, timelines, dict(driver.tally), path, server.url, events)
         result.counted_failures = sampler.current_failures()
         result.interrupted = interrupted
-        _final(result, min(elapsed, options.duration), scale, out, live)
+        if options.json:
+            _final_json(result, min(elapsed, options.duration), scale, out)
+        else:
+            _final(result, min(elapsed, options.duration), scale, out, live)
         if options.otlp_endpoint:
             print("demo: sending the last metrics to the collector ...", file=err, flush=True)
         sli_instrument.shutdown(timeout_millis=5_000)
@@ -343,6 +355,48 @@ def _draw(
         )
     out.write(view.HOME + text.replace("\n", "\x1b[K\n") + "\x1b[K" + view.CLEAR_BELOW)
     out.flush()
+
+
+def _final_json(result: DemoResult, elapsed: float, scale: float, out: TextIO) -> None:
+    def last(values: list[Optional[float]]) -> Optional[float]:
+        return values[-1] if values else None
+
+    journeys = []
+    worst = view.worst_states(result.timelines)
+    for t in result.timelines:
+        journeys.append(
+            {
+                "journey": t.name,
+                "objective": None if t.objective is None else t.objective.availability,
+                "requests": int(t.requests),
+                "failures": int(t.failures),
+                "slow": int(t.slow),
+                "availability": last(t.availability_total),
+                "budget_remaining": last(t.budget_remaining),
+                "burn_rates": {w.label: last(w.values) for _, w in sorted(t.burn.items())},
+                "latency_seconds": {k: last(v) for k, v in t.series.latency.items()},
+                "state": t.state,
+                "worst_state": worst[t.name],
+            }
+        )
+    document = {
+        "service": result.data.service,
+        "seconds": round(elapsed, 3),
+        "time_scale": scale,
+        "interrupted": result.interrupted,
+        "journeys": journeys,
+        "alerts": [
+            {"seconds": round(e[0], 3), "journey": e[1], "from": e[2], "to": e[3]}
+            for e in result.events
+        ],
+        "clients": {
+            "sent": sum(t.sent for t in result.tally.values()),
+            "server_errors": sum(t.server_errors for t in result.tally.values()),
+        },
+        "counted_failures": result.counted_failures,
+        "report": str(result.report_path),
+    }
+    print(json.dumps(document, indent=2), file=out, flush=True)
 
 
 def _final(result: DemoResult, elapsed: float, scale: float, out: TextIO, live: bool) -> None:
