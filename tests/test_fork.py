@@ -1,6 +1,7 @@
 """Pre-fork servers: a pipeline created before a fork is rebuilt in every child, with no user hook.
 
-End to end: the app under gunicorn (4 workers, with and without ``--preload``) sends OTLP to a real
+End to end: the app under gunicorn (4 workers, with and without ``--preload``) and uWSGI (app
+loaded in the master, with and without ``py-call-uwsgi-fork-hooks``) sends OTLP to a real
 collector process (rotel), which forwards OTLP to the test's receiver. After N requests the sum
 over workers of ``sli.journey.requests`` equals N exactly, per journey; every process reports under
 its own ``service.instance.id``; the master (``--preload``) never reports a worker's events.
@@ -9,6 +10,7 @@ its own ``service.instance.id``; the master (``--preload``) never reports a work
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,11 +59,42 @@ def _send(port: int, path: str) -> int:
         return int(error.code)
 
 
+SERVERS = {
+    # name: (command, app loaded before the fork, export interval in ms)
+    # Without a fork after the import, nothing is exported before exit (ten-minute interval): the
+    # numbers prove the exit flush. After a fork, the periodic export must work in the workers.
+    "gunicorn": (["{python}", "-m", "gunicorn", "-w", "4", "-b", "127.0.0.1:{port}",
+                  "--graceful-timeout", "10", "--log-level", "warning"], False, "600000"),
+    "gunicorn-preload": (["{python}", "-m", "gunicorn", "-w", "4", "-b", "127.0.0.1:{port}",
+                          "--graceful-timeout", "10", "--log-level", "warning", "--preload"],
+                         True, "300"),
+    # uWSGI loads the app in the master and forks with the C library: no at-fork hook runs
+    # unless asked, sli_instrument then rebuilds from uWSGI's own post-fork hook. Exit flush too.
+    "uwsgi": (["{uwsgi}", "--master", "--processes", "4", "--http-socket", "127.0.0.1:{port}",
+               "--enable-threads", "--die-on-term", "--need-app", "--disable-logging"],
+              True, "600000"),
+    "uwsgi-fork-hooks": (["{uwsgi}", "--master", "--processes", "4",
+                          "--http-socket", "127.0.0.1:{port}", "--enable-threads", "--die-on-term",
+                          "--need-app", "--disable-logging", "--py-call-uwsgi-fork-hooks"],
+                         True, "300"),
+}  # fmt: skip
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("preload", [False, True], ids=["fork-then-import", "preload"])
-def test_gunicorn_workers_through_a_real_collector(tmp_path: Path, preload: bool) -> None:
+@pytest.mark.parametrize("server_name", sorted(SERVERS))
+def test_prefork_workers_through_a_real_collector(tmp_path: Path, server_name: str) -> None:
+    command, forked_after_import, interval = SERVERS[server_name]
+    uwsgi = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or shutil.which("uwsgi")
+    if "{uwsgi}" in command and uwsgi is None:
+        pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
     ids_file = tmp_path / "ids.txt"
     port = free_port()
+    args = [a.format(python=sys.executable, uwsgi=uwsgi, port=port) for a in command]
+    if "{uwsgi}" in command:
+        args += ["--module", "tests.support.prefork_app:app"]
+    else:
+        args.append("tests.support.prefork_app:app")
+    worker_role = "forked" if forked_after_import else "import"
     with (
         OTLPReceiver() as receiver,
         RotelCollector(forward_to=receiver.grpc_endpoint, workdir=tmp_path / "rotel") as collector,
@@ -72,19 +105,12 @@ def test_gunicorn_workers_through_a_real_collector(tmp_path: Path, preload: bool
             "SLI_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_ENDPOINT": collector.http_endpoint,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            # Without --preload nothing is exported before exit: the numbers prove the exit flush.
-            "OTEL_METRIC_EXPORT_INTERVAL": "300" if preload else "600000",
+            "OTEL_METRIC_EXPORT_INTERVAL": interval,
             "PREFORK_IDS": str(ids_file),
         }
-        args = [
-            sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
-            "--graceful-timeout", "10", "--log-level", "warning",
-        ]  # fmt: skip
-        if preload:
-            args.append("--preload")
         server = subprocess.Popen(
-            [*args, "tests.support.prefork_app:app"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "gunicorn.log", "wb"),
+            args, cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "wb"),
         )  # fmt: skip
         try:
             wait_listening(port, timeout=20)
@@ -92,21 +118,14 @@ def test_gunicorn_workers_through_a_real_collector(tmp_path: Path, preload: bool
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 lines = ids_file.read_text().splitlines() if ids_file.exists() else []
-                if (
-                    sum(
-                        1
-                        for line in lines
-                        if line.split()[1] == ("forked" if preload else "import")
-                    )
-                    >= 4
-                ):
+                if len({line.split()[0] for line in lines if line.split()[1] == worker_role}) >= 4:
                     break
                 time.sleep(0.05)
             paths = ["/checkout"] * 50 + ["/checkout?fail"] * 10 + ["/search"] * 40
             with ThreadPoolExecutor(8) as pool:
                 statuses = list(pool.map(lambda p: _send(port, p), paths))
             assert statuses.count(200) == 90 and statuses.count(402) == 10
-            if preload:  # periodic export works while serving, before any exit
+            if interval == "300":  # periodic export works while serving, before any exit
                 receiver.wait_for(lambda r: final_sum(r, REQUESTS, "checkout") == 60, timeout=15)
         finally:
             server.send_signal(signal.SIGTERM)
@@ -118,7 +137,7 @@ def test_gunicorn_workers_through_a_real_collector(tmp_path: Path, preload: bool
             timeout=20,
         )
         time.sleep(0.5)  # anything late would show up as a double count below
-    log = (tmp_path / "gunicorn.log").read_text()
+    log = (tmp_path / "server.log").read_text(errors="replace")[-3000:]
     assert final_sum(receiver, REQUESTS, "checkout") == 60, log
     assert final_sum(receiver, REQUESTS, "search") == 40
     assert final_sum(receiver, FAILURES, "checkout") == 10
@@ -128,12 +147,12 @@ def test_gunicorn_workers_through_a_real_collector(tmp_path: Path, preload: bool
     for pid, role, instance in notes:
         assert instance not in roles or roles[instance][0] == pid, "one id in two processes"
         roles[instance] = (pid, role)
-    workers = {i for i, (_, role) in roles.items() if role == ("forked" if preload else "import")}
+    workers = {i for i, (_, role) in roles.items() if role == worker_role}
     assert len(workers) >= 4
     assert len({pid for pid, _ in roles.values()}) == len(roles), "each process: one id"
     reported = by_instance(receiver, REQUESTS)
     assert set(reported) <= set(roles), "every reported identity belongs to a known process"
-    if preload:
+    if forked_after_import:
         (master,) = [i for i, (_, role) in roles.items() if role == "import"]
         assert master not in workers
         # The master served nothing: it reports zeros under its own id, never a worker's events.

@@ -305,7 +305,8 @@ def _after_fork_in_child() -> None:
       a global provider cannot be replaced), so spans keep the parent's resource;
     * the atexit flush then exports the child's final counts when the worker exits.
     """
-    global _current
+    global _current, _rebuilt_in_pid
+    _rebuilt_in_pid = os.getpid()
     config = _current
     if config is None or not config.owned:
         return
@@ -315,6 +316,41 @@ def _after_fork_in_child() -> None:
         _current = _rebuild_in_child(config)
     except Exception:
         logger.exception("sli_instrument: could not rebuild the metric pipeline after fork")
+
+
+_rebuilt_in_pid = os.getpid()
+
+
+def _uwsgi_post_fork() -> None:
+    """What os.fork()'s hooks would have done, for a uWSGI worker where they did not run."""
+    if _rebuilt_in_pid == os.getpid():
+        return  # the at-fork hooks ran (py-call-uwsgi-fork-hooks / py-call-osafterfork)
+    recorder.reset()
+    _after_fork_in_child()
+
+
+def _install_uwsgi_post_fork() -> None:
+    """uWSGI forks its workers with the C library, so Python's at-fork hooks only run there with
+    ``py-call-uwsgi-fork-hooks`` (or ``py-call-osafterfork``). Without them a worker would keep the
+    master's pipeline, without its thread: nothing exported. uWSGI calls ``uwsgi.post_fork_hook``
+    in every worker (as ``uwsgidecorators.postfork`` does): chain ours in front of any other."""
+    import importlib
+
+    try:
+        uwsgi: Any = importlib.import_module("uwsgi")  # exists only inside a uWSGI process
+    except ImportError:
+        return
+    previous = getattr(uwsgi, "post_fork_hook", None)
+
+    def post_fork_hook() -> None:
+        try:
+            _uwsgi_post_fork()
+        except Exception:
+            logger.exception("sli_instrument: could not rebuild the metric pipeline after fork")
+        if previous is not None:
+            previous()
+
+    uwsgi.post_fork_hook = post_fork_hook
 
 
 def _rebuild_in_child(config: Configuration) -> Configuration:
@@ -370,6 +406,7 @@ def _rebuild_in_child(config: Configuration) -> Configuration:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+_install_uwsgi_post_fork()
 
 
 # -- resolution ---------------------------------------------------------------------------------

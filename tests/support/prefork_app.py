@@ -1,4 +1,4 @@
-"""A plain WSGI app for pre-fork server tests (gunicorn with and without ``--preload``).
+"""A plain WSGI app for pre-fork server tests (gunicorn with and without ``--preload``, uWSGI).
 
 Configuration comes from the environment only (``SLI_EXPORTER``, ``OTEL_EXPORTER_OTLP_ENDPOINT``,
 ``OTEL_METRIC_EXPORT_INTERVAL``...), as in production. No server hooks: ``sli_instrument`` itself
@@ -30,6 +30,18 @@ def _note(role: str) -> None:
 
 _note("import")
 os.register_at_fork(after_in_child=lambda: _note("forked"))
+try:  # uWSGI without py-call-uwsgi-fork-hooks runs no at-fork hook: note from its own hook
+    import uwsgi  # type: ignore[import-not-found]
+
+    _previous = uwsgi.post_fork_hook
+
+    def _uwsgi_note() -> None:
+        _previous()  # sli_instrument's rebuild first
+        _note("forked")
+
+    uwsgi.post_fork_hook = _uwsgi_note
+except ImportError:
+    pass
 
 
 class Declined(Exception):
