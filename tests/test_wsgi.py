@@ -434,3 +434,23 @@ def test_routes_listed_in_the_slo_file_join_the_route_map(tmp_path):
     # The explicit routes= entry wins over the file's for the same route.
     assert counts == {"checkout": 2, "find": 1, "unclaimed": 1}
     assert sli.registry.get("checkout").latency_threshold == 0.3
+
+
+def test_the_servers_file_wrapper_is_returned_untouched_for_sendfile(tmp_path):
+    from wsgiref.util import FileWrapper
+
+    data = tmp_path / "report.csv"
+    data.write_bytes(b"id\n1\n2\n")
+
+    def file_app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return environ["wsgi.file_wrapper"](open(data, "rb"), 4)
+
+    environ: dict[str, Any] = {"wsgi.file_wrapper": FileWrapper}
+    setup_testing_defaults(environ)
+    with recording() as rec:
+        result = WSGIMiddleware(file_app)(environ, lambda *a: None)
+        assert isinstance(result, FileWrapper)  # what a server checks before sendfile()
+        assert b"".join(result) == b"id\n1\n2\n"
+        result.close()
+        assert rec.journey("unclaimed").requests == 1

@@ -13,13 +13,14 @@ iterating is a failure; a server that closes the body before exhausting it (the 
 makes the event ``aborted``. Responses and exceptions pass through unchanged, and the iterable keeps
 ``len()`` when the application's had it (servers use it to set ``Content-Length``).
 
-Bodies written with the legacy ``write()`` callable are measured, but their TTFB is taken at the
-first iterated chunk or at completion.
+Bodies written with the legacy ``write()`` callable are measured, but get no TTFB. A body that is
+the server's own ``wsgi.file_wrapper`` is returned untouched, so the server can still use
+``sendfile()``; its event ends when the application returns it (the transfer is not timed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextvars import Token
 from time import perf_counter
 from typing import Any, Callable, Optional
@@ -29,8 +30,6 @@ from ._http import HTTPInstrumentation, HTTPScope
 from ._safety import report_internal_error
 
 __all__ = ["WSGIMiddleware"]
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class WSGIMiddleware:
@@ -83,6 +82,12 @@ class WSGIMiddleware:
         except BaseException as exc:
             body.fail(exc)
             raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if file_wrapper is not None and _is_instance(result, file_wrapper):
+            # The server sends it with sendfile() only if it gets its own wrapper back: keep it,
+            # and let the event end now (the file is ready; only the transfer remains).
+            body.complete()
+            return result
         return body.wrap(result)
 
 
@@ -141,6 +146,11 @@ class _Body:
             pass
         return self
 
+    def complete(self) -> None:
+        """The application returned a body that the server sends without us (a file)."""
+        self._exhausted = True
+        self._finish(None, aborted=False)
+
     def fail(self, exc: BaseException) -> None:
         """The application raised instead of returning a body."""
         self._finish(exc, aborted=False)
@@ -196,6 +206,13 @@ class _Body:
         finally:
             http.close(self._scope, self._token)
             self._token = None
+
+
+def _is_instance(value: Any, kind: Any) -> bool:
+    try:
+        return isinstance(value, kind)
+    except TypeError:  # wsgi.file_wrapper may be a function, not a class
+        return False
 
 
 class _SizedBody(_Body):
