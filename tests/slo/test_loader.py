@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -15,6 +16,9 @@ from sli_instrument.slo.loader import WINDOWS, spec_to_data
 from sli_instrument.slo.model import SLOSpec
 
 pytestmark = pytest.mark.core
+
+#: SLI_SLO_FUZZ=20 runs every fuzz and property test 20 times longer (a long form, not for CI).
+FUZZ = int(os.environ.get("SLI_SLO_FUZZ", "1"))
 
 FULL = """\
 service: shop
@@ -491,7 +495,7 @@ _VALUES = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200 * FUZZ, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_KEYS, _VALUES, max_size=6))
 def test_fuzz_structured_files_raise_only_configuration_errors(data: dict) -> None:
     text = yaml.safe_dump(data)
@@ -503,7 +507,7 @@ def test_fuzz_structured_files_raise_only_configuration_errors(data: dict) -> No
         assert parse_slo(dump_slo(spec)) == spec
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * FUZZ, deadline=None)
 @given(
     st.text(
         alphabet=st.sampled_from(list("ab: -[]{}\n\t#&*!|>'\"%@`,?0123456789.\x00\x85\u2028")),
@@ -517,7 +521,7 @@ def test_fuzz_garbage_raises_only_configuration_errors(text: str) -> None:
         pass
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150 * FUZZ, deadline=None)
 @given(st.data())
 def test_fuzz_mutated_valid_file(data: st.DataObject) -> None:
     lines = FULL.splitlines()
@@ -530,7 +534,7 @@ def test_fuzz_mutated_valid_file(data: st.DataObject) -> None:
         pass
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100 * FUZZ, deadline=None)
 @given(
     availability=st.floats(0.001, 99.999),
     target=st.floats(0.001, 99.999),
@@ -561,3 +565,41 @@ def test_the_documented_example_is_valid() -> None:
     assert spec.journey_names == ("checkout", "search", "browse")
     assert spec.warnings == ()
     assert parse_slo(dump_slo(spec)) == spec
+
+
+_LEAVES = st.one_of(
+    _SCALARS,
+    st.lists(_SCALARS, max_size=2),
+    st.dictionaries(_KEYS, _SCALARS, max_size=2),
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+@settings(max_examples=200 * FUZZ, deadline=None)
+@given(st.data())
+def test_fuzz_one_value_replaced_in_a_valid_file(data: st.DataObject) -> None:
+    document = yaml.safe_load(FULL)
+    paths = [p for p in _paths(document) if p]
+    path = data.draw(st.sampled_from(paths))
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(_LEAVES)
+    try:
+        spec = parse_slo(yaml.safe_dump(document), "fuzz.yaml")
+    except ConfigurationError as exc:
+        assert str(exc).startswith("fuzz.yaml")
+    else:
+        assert parse_slo(dump_slo(spec)) == spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -13,6 +14,9 @@ from sli_instrument.errors import ConfigurationError
 from sli_instrument.slo import from_openslo, load_slo_file, parse_slo, to_openslo
 
 pytestmark = pytest.mark.core
+
+#: SLI_SLO_FUZZ=20 runs every fuzz and property test 20 times longer (a long form, not for CI).
+FUZZ = int(os.environ.get("SLI_SLO_FUZZ", "1"))
 
 SLO_FILE = """\
 service: shop
@@ -121,7 +125,7 @@ def test_round_trip_from_file(tmp_path) -> None:
     assert load_slo_file(path) == parse_slo(SLO_FILE)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40 * FUZZ, deadline=None)
 @given(
     st.dictionaries(
         st.from_regex(r"[A-Za-z0-9_.\-]{1,20}", fullmatch=True),
@@ -258,3 +262,52 @@ def test_what_cannot_be_imported(case: str) -> None:
         from_openslo(text, "foo.yaml")
     assert expected in str(caught.value)
     assert str(caught.value).startswith("foo.yaml")
+
+
+# -- fuzzing: a valid export with one value replaced still fails only as ConfigurationError -------
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["1M", "4w", "Timeslices", "SLO", "SLI", "openslo/v1", "[1]", '{"a": 1}', ""]),
+    st.text(max_size=6),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["duration", "target", "spec"]), st.integers(), max_size=2),
+)
+
+
+_EXPORTED = to_openslo(parse_slo(SLO_FILE))
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+@settings(max_examples=200 * FUZZ, deadline=None)
+@given(st.data())
+def test_fuzz_mutated_export(data: st.DataObject) -> None:
+    documents = list(yaml.load_all(_EXPORTED, Loader=_FAST_LOADER))
+    paths = [p for p in _paths(documents) if p]
+    path = data.draw(st.sampled_from(paths))
+    parent = documents
+    for key in path[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(_LEAVES)
+    text = yaml.dump_all(documents, Dumper=_FAST_DUMPER)
+    try:
+        from_openslo(text, "fuzz.yaml")
+    except ConfigurationError as exc:
+        assert str(exc).startswith("fuzz.yaml")

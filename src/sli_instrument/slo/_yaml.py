@@ -95,7 +95,12 @@ class Seq(list[Any]):
         return bounded_repr(self)
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster); the constructors, and so
+# the safety, are SafeLoader's either way.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
     pass
 
 

@@ -726,20 +726,32 @@ def _duration_text(seconds: float) -> Any:
     return seconds
 
 
-def _percent_text(fraction: float) -> str:
+def _budget_entry(alert: AlertWindow, window_seconds: float) -> tuple[str, Any]:
+    """``("budget", "2%")`` as people write it, else the form that reads back exactly."""
+    fraction = alert.budget_fraction
     # 12 significant digits give back the percentage as written ("2%", not "2.0000000000000004%").
     short = format(fraction * 100, ".12g")
-    return f"{short}%" if float(short) / 100 == fraction else f"{fraction * 100!r}%"
+    if float(short) / 100 == fraction:
+        return "budget", f"{short}%"
+    full = repr(fraction * 100)
+    if float(full) / 100 == fraction:
+        return "budget", f"{full}%"
+    # Not every fraction is some float / 100; a burn rate given in the file may still read back.
+    rate = fraction * window_seconds / alert.long_window
+    if rate * alert.long_window / window_seconds == fraction:
+        return "burn_rate", rate
+    return "budget", f"{full}%"
 
 
-def _alerts_data(alerts: tuple[AlertWindow, ...]) -> dict[str, Any]:
+def _alerts_data(alerts: tuple[AlertWindow, ...], window_seconds: float) -> dict[str, Any]:
     data: dict[str, Any] = {"page": [], "ticket": []}
     for alert in alerts:
+        key, value = _budget_entry(alert, window_seconds)
         data[alert.severity].append(
             {
                 "long": _duration_text(alert.long_window),
                 "short": _duration_text(alert.short_window),
-                "budget": _percent_text(alert.budget_fraction),
+                key: value,
             }
         )
     return data
@@ -765,7 +777,7 @@ def spec_to_data(spec: SLOSpec) -> dict[str, Any]:
             }
         entry["window"] = objective.window.label
         if objective.alerts != default_alerts(objective.window):
-            entry["alerts"] = _alerts_data(objective.alerts)
+            entry["alerts"] = _alerts_data(objective.alerts, objective.window.seconds)
         if objective.routes:
             entry["routes"] = list(objective.routes)
         if objective.expected_rate is not None:
