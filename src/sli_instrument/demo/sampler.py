@@ -53,8 +53,9 @@ def histogram_quantile(
 class _JourneyTrack:
     def __init__(self, series: JourneySeries) -> None:
         self.series = series
-        #: Cumulative bucket counts (success + failure) at each sample.
+        #: Cumulative bucket counts (success + failure) at each sample, and their bounds.
         self.buckets: list[list[int]] = []
+        self.bounds: list[tuple[float, ...]] = []
 
 
 class Sampler:
@@ -89,37 +90,44 @@ class Sampler:
 
     def sample(self, now: Optional[float] = None) -> None:
         now = time.time() if now is None else now
-        bounds = self._recorder.bounds
+        default_bounds = tuple(self._recorder.bounds)
         with self._lock:
             for track in self._tracks:
                 stats = self._recorder.stats_of(track.series.name)
                 requests = failures = slow = 0
+                # Histogram bounds may be per journey (every threshold is a bucket edge).
+                bounds = tuple(getattr(stats, "bounds", None) or default_bounds)
                 buckets = [0] * (len(bounds) + 1)
                 if stats is not None:
                     with stats.lock:
                         requests, failures, slow = stats.requests, stats.failures, stats.slow
                         for outcome in (OUTCOME_SUCCESS, OUTCOME_FAILURE):
-                            for i, n in enumerate(stats.duration[outcome].counts):
-                                buckets[i] += n
+                            counts = stats.duration[outcome].counts
+                            if len(counts) == len(buckets):
+                                for i, n in enumerate(counts):
+                                    buckets[i] += n
                 series = track.series
                 series.timestamps.append(now)
                 series.requests.append(float(requests))
                 series.failures.append(float(failures))
                 series.slow.append(float(slow))
                 track.buckets.append(buckets)
-                self._add_quantiles(track, bounds)
+                track.bounds.append(bounds)
+                self._add_quantiles(track)
 
-    def _add_quantiles(self, track: _JourneyTrack, bounds: Sequence[float]) -> None:
+    def _add_quantiles(self, track: _JourneyTrack) -> None:
         series = track.series
         times = series.timestamps
         target = times[-1] - self.quantile_window / self.time_scale
         start = max(0, bisect.bisect_right(times, target + 1e-9) - 1)
         if start == len(times) - 1:  # window shorter than one interval: use the last interval
             start = max(0, start - 1)
+        bounds = track.bounds[-1]
+        comparable = len(times) > 1 and track.bounds[start] == bounds
         gained = [b - a for a, b in zip(track.buckets[start], track.buckets[-1])]
         for key, q in QUANTILES:
             series.latency.setdefault(key, []).append(
-                histogram_quantile(q, bounds, gained) if len(times) > 1 else None
+                histogram_quantile(q, bounds, gained) if comparable else None
             )
 
     def start(self) -> None:
