@@ -81,13 +81,20 @@ def _objective(t: JourneyTimeline) -> str:
     return "-" if t.objective is None else f"{t.objective.availability:g}%"
 
 
+#: Which burn-rate windows stay longest on a narrow terminal: the fast page pair first.
+_BURN_PRIORITY = {300.0: 80, 3600.0: 78, 1800.0: 66, 21600.0: 64, 259200.0: 45}
+
+
 def columns(windows: tuple[float, ...], recent: float) -> list[Column]:
     cols = [
         Column("journey", 14, lambda t: t.name, 100, "<"),
         Column("SLO", 6, _objective, 60),
         Column("requests", 8, lambda t: f"{t.requests:,.0f}", 90),
         Column(
-            f"good {format_duration(recent)}", 8, lambda t: _pct(_last(t.availability_recent)), 80
+            f"good {format_duration(recent)}",
+            8,
+            lambda t: _pct(_last(t.availability_recent)),
+            68,
         ),
         Column("good", 8, lambda t: _pct(_last(t.availability_total)), 85),
         Column("p50", 6, _latency("p50"), 40),
@@ -96,8 +103,9 @@ def columns(windows: tuple[float, ...], recent: float) -> list[Column]:
         Column("slow", 6, _slow_share, 55),
         Column("budget", 7, _budget, 75),
     ]
-    for index, seconds in enumerate(windows):
-        cols.append(Column(f"burn {format_duration(seconds)}", 8, _burn(seconds), 65 - index * 5))
+    for seconds in windows:
+        priority = _BURN_PRIORITY.get(seconds, 50)
+        cols.append(Column(f"burn {format_duration(seconds)}", 8, _burn(seconds), priority))
     cols.append(Column("alert", 7, lambda t: t.state.upper(), 95, "<"))
     return cols
 
@@ -180,7 +188,7 @@ def frame(
     first = next((t for t in timelines if t.objective is not None), None)
     if first is not None and first.objective is not None:
         lines += [
-            f"{DIM}{line}{RESET}" if color else line
+            f"{DIM}{_clip(line, width)}{RESET}" if color else line
             for line in policy_legend(first.alerts, first.objective.window.label)
         ]
     return "\n".join(_clip(line, width) for line in lines)
