@@ -88,33 +88,55 @@ def test_instruments_names_units_descriptions_and_kinds() -> None:
     assert metrics[c.DURATION].description == c.DESCRIPTIONS[c.DURATION]
 
 
-def test_bounds_include_every_threshold_even_those_registered_after_configure() -> None:
+def test_each_journey_has_its_threshold_as_a_bucket_edge() -> None:
     sli.journey("a", latency_threshold="300ms")
     with recording(default_latency_threshold="2.5s") as rec:
         # Decorators that run after configure() (the usual module order) still count.
         sli.journey("b", latency_threshold="42ms")
-        sli.journey("c", latency_threshold=1.7)
-        with sli.journey("a"):
+        sli.journey("c")
+        for name in ("a", "b", "c"):
+            with sli.journey(name):
+                pass
+        bounds = {name: rec.journey(name).bounds for name in ("a", "b", "c")}
+    assert 0.3 in bounds["a"]
+    assert 0.042 in bounds["b"]
+    assert 2.5 in bounds["c"]  # the default threshold applies to c
+    for value in bounds.values():
+        assert set(c.DEFAULT_BOUNDS) <= set(value)
+        assert list(value) == sorted(value)
+
+
+def test_a_journey_registered_after_traffic_started_still_gets_its_edge(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Django imports views (and runs their decorators) at the first request.
+    caplog.set_level(logging.ERROR, "sli_instrument")
+    with recording() as rec:
+        with sli.journey("health"):
             pass
-        bounds = rec.journey("a").bounds
-    assert {0.3, 0.042, 1.7, 2.5} <= set(bounds)
-    assert set(c.DEFAULT_BOUNDS) <= set(bounds)
-    assert list(bounds) == sorted(bounds)
+        late = sli.registry.register("late", latency_threshold="333ms")
+        recorder.record(late.stats, 0.3, c.OUTCOME_SUCCESS)
+        m = rec.journey("late")
+    assert 0.333 in m.bounds
+    assert m.buckets["success"][list(m.bounds).index(0.333)] == 1
+    assert not [r for r in caplog.records if "threshold" in r.getMessage()]
 
 
-def test_threshold_after_the_first_event_is_reported_and_slow_stays_exact(
+def test_threshold_changed_after_the_journeys_first_event_is_reported_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, "sli_instrument")
     with recording() as rec:
-        with sli.journey("early"):
-            pass
-        late = sli.registry.register("late", latency_threshold="333ms")
-        recorder.record(late.stats, 0.4, c.OUTCOME_SUCCESS)
-        recorder.record(late.stats, 0.3, c.OUTCOME_SUCCESS)
-        assert rec.journey("late").slow == 1
+        journey = sli.registry.register("moving")
+        recorder.record(journey.stats, 0.5, c.OUTCOME_SUCCESS)
+        sli.registry.override_threshold("moving", 0.4, source="slo.yaml:3")
+        recorder.record(journey.stats, 0.45, c.OUTCOME_SUCCESS)
+        recorder.record(journey.stats, 0.35, c.OUTCOME_SUCCESS)
+        m = rec.journey("moving")
+    assert m.slow == 1  # exact: counted against the new threshold
+    assert 0.4 not in m.bounds  # the histogram keeps the bounds it started with
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("'late'" in m and "fixed the histogram bounds" in m for m in messages) == 1
+    assert sum("'moving'" in m and "after its histogram started" in m for m in messages) == 1
 
 
 def test_bucket_edges_are_upper_inclusive_and_slow_is_strictly_greater() -> None:

@@ -48,7 +48,6 @@ class HistogramHandOff:
 
     def metrics(self) -> list[Metric]:
         now = time.time_ns()
-        bounds = list(self._recorder.bounds)
         delta = self.temporality is AggregationTemporality.DELTA
         duration_points: list[HistogramDataPoint] = []
         ttfb_points: list[HistogramDataPoint] = []
@@ -59,7 +58,7 @@ class HistogramHandOff:
             start = self._last_ns if delta else self._recorder.start_time_ns
             for stats in self._recorder.stats():
                 try:
-                    self._add_points(stats, bounds, delta, start, now, duration_points, ttfb_points)
+                    self._add_points(stats, delta, start, now, duration_points, ttfb_points)
                 except Exception as exc:  # one journey's fault must not drop the others
                     report_internal_error("exporting the histograms of one journey", exc)
             self._last_ns = now
@@ -81,7 +80,6 @@ class HistogramHandOff:
     def _add_points(
         self,
         stats: Any,
-        bounds: list[float],
         delta: bool,
         start: int,
         now: int,
@@ -91,6 +89,7 @@ class HistogramHandOff:
         if not stats.journey.enabled:
             return
         with stats.lock:
+            bounds = list(stats.bounds)
             snapshot = [
                 (c.DURATION, outcome, stats.attrs[outcome], acc, duration_points)
                 for outcome, acc in stats.duration.items()

@@ -88,6 +88,7 @@ class JourneyStats:
     __slots__ = (
         "aborted",
         "attrs",
+        "bounds",
         "duration",
         "failures",
         "journey",
@@ -99,9 +100,12 @@ class JourneyStats:
         "ttfb",
     )
 
-    def __init__(self, journey: Journey, buckets: int) -> None:
+    def __init__(self, journey: Journey, bounds: tuple[float, ...] | None = None) -> None:
         self.journey = journey
         self.lock = threading.Lock()
+        #: Bucket bounds of this journey's histograms (see journey_bounds()).
+        self.bounds = bounds if bounds is not None else journey_bounds(journey)
+        buckets = len(self.bounds) + 1
         self.requests = 0
         self.failures = 0
         self.slow = 0
@@ -120,12 +124,29 @@ class JourneyStats:
 
         self.journey_attrs = {c.ATTR_JOURNEY: journey.name}
 
-    def resize(self, buckets: int) -> None:
-        """Size the bucket arrays to the bounds fixed by the first event (before any is counted)."""
+    @property
+    def has_events(self) -> bool:
+        return bool(self.requests or self.aborted or self.ttfb.count)
+
+    def rebound(self, bounds: tuple[float, ...]) -> bool:
+        """Adopt new bucket bounds if no event was counted yet; False if it is too late."""
         with self.lock:
+            if self.has_events:
+                return False
+            self.bounds = bounds
             for acc in (*self.duration.values(), self.ttfb):
-                if len(acc.counts) != buckets and acc.count == 0:
-                    acc.counts = [0] * buckets
+                acc.counts = [0] * (len(bounds) + 1)
+            return True
+
+
+def journey_bounds(journey: Journey) -> tuple[float, ...]:
+    """A journey's histogram bounds: the default bounds plus its own latency threshold.
+
+    Per journey, so that a journey registered late (Django imports views at the first request,
+    Flask blueprints may be registered lazily) still has its threshold as a bucket edge: the
+    bounds of a journey are fixed by its own first event, not by the process's first event.
+    """
+    return tuple(sorted(set(c.DEFAULT_BOUNDS) | {journey.latency_threshold}))
 
 
 class Recorder:
@@ -142,8 +163,10 @@ class Recorder:
     * bound, foreign (a provider we did not create): counters observed; each event makes one SDK
       ``Histogram.record``.
 
-    Histogram bounds are fixed by the first event, so every threshold registered before traffic
-    starts, including by decorators that run after ``configure()``, is a bucket edge.
+    Histogram bounds: in process, each journey has its own (the defaults plus its threshold),
+    fixed by its own first event. An SDK histogram on a foreign provider has one set of bounds for
+    every journey, fixed when it is created, at the first event bound to that provider: the
+    defaults plus every threshold registered by then.
     """
 
     def __init__(self) -> None:
@@ -167,11 +190,14 @@ class Recorder:
     # -- configuration time -------------------------------------------------------------------
     @property
     def bounds(self) -> tuple[float, ...]:
-        """Histogram bucket bounds: the defaults plus every configured threshold."""
+        """Bounds for one histogram shared by every journey: defaults plus every threshold.
+
+        Fixed once an SDK histogram on a foreign provider was created with them; until then,
+        computed from the journeys registered so far. (Our own histograms use per-journey
+        bounds, ``JourneyStats.bounds``.)
+        """
         bounds = self._bounds
-        if bounds is None:
-            bounds = self._fix_bounds()
-        return bounds
+        return bounds if bounds is not None else self._compute_bounds()
 
     @property
     def bounds_fixed(self) -> bool:
@@ -182,45 +208,35 @@ class Recorder:
         thresholds.add(registry.default_latency_threshold)
         return tuple(sorted(set(c.DEFAULT_BOUNDS) | thresholds))
 
-    def _fix_bounds(self) -> tuple[float, ...]:
-        with self._lock:
-            if self._bounds is None:
-                bounds = self._compute_bounds()
-                for stats in self._stats.values():
-                    try:
-                        stats.resize(len(bounds) + 1)
-                    except Exception as exc:  # one journey's fault must not stop the others
-                        report_internal_error("sizing histogram buckets", exc)
-                self._bounds = bounds
-                self._create_sdk_histograms()
-            return self._bounds
-
     def refresh_bounds(self) -> None:
-        """Recompute the bounds now (configuration time only: it zeroes the histograms)."""
+        """Recompute every journey's bounds now (configuration time: it zeroes the histograms)."""
         with self._lock:
-            self._bounds = None
             self._ready = False
             for name, stats in list(self._stats.items()):
-                fresh = JourneyStats(stats.journey, len(c.DEFAULT_BOUNDS) + 1)
+                fresh = JourneyStats(stats.journey)
                 self._stats[name] = fresh
                 stats.journey.stats = fresh
-            self._fix_bounds()
 
     def _on_journey(self, journey: Journey) -> None:
         with self._lock:
             stats = self._stats.get(journey.name)
             if stats is None or stats.journey is not journey:
-                size = len(self._bounds if self._bounds is not None else c.DEFAULT_BOUNDS) + 1
-                stats = JourneyStats(journey, size)
+                stats = JourneyStats(journey)
                 self._stats[journey.name] = stats
                 journey.stats = stats
             stats.threshold = journey.latency_threshold
-            if self._bounds is not None and stats.threshold not in self._bounds:
-                # A threshold that arrived after traffic started: "slow" stays exact (it is
-                # counted, not read from buckets), only the histogram lacks the edge. Say so once.
+            wanted = journey_bounds(journey)
+            late = stats.bounds != wanted and not stats.rebound(wanted)
+            shared = self._bounds
+            if shared is not None and self._sdk_duration is not None:
+                late = late or stats.threshold not in shared
+            if late:
+                # The threshold changed after this journey's histogram had events (or after the
+                # foreign provider's histogram was created): "slow" stays exact (it is counted,
+                # not read from buckets), only the histogram lacks the edge. Say so once.
                 report_internal_error(
-                    f"threshold {stats.threshold}s of journey {journey.name!r} registered after "
-                    "the first event fixed the histogram bounds; register journeys at start-up",
+                    f"threshold {stats.threshold}s of journey {journey.name!r} set after its "
+                    "histogram started; set thresholds at start-up (decorator or SLO file)",
                 )
 
     def stats(self) -> list[JourneyStats]:
@@ -257,14 +273,19 @@ class Recorder:
             self._binding = binding
             self.owns_histograms = owns_histograms
             self._sdk_duration = self._sdk_ttfb = None
-            # A foreign provider gets its SDK histograms once the bounds are fixed (first event).
-            self._create_sdk_histograms()
+            self._ready = False
+            # A foreign provider's SDK histograms are created at the first event (_prepare), so
+            # that thresholds registered until then are bucket edges.
 
     def _create_sdk_histograms(self) -> None:
         binding = self._binding
-        if binding is None or self.owns_histograms or self._bounds is None:
+        if binding is None or self.owns_histograms:
             return
+        with self._lock:
+            if self._bounds is None:
+                self._bounds = self._compute_bounds()
         binding.create_histograms(self._bounds)
+        self._bounds = binding.bounds  # a provider's histogram keeps the bounds it was made with
         self._sdk_duration = binding.duration
         self._sdk_ttfb = binding.ttfb
 
@@ -279,12 +300,14 @@ class Recorder:
             self._ready = False
 
     def _prepare(self) -> None:
-        """Until bound with fixed bounds, every event tries to get there (cheap once it is)."""
+        """Until bound (and, on a foreign provider, its histogram created), every event tries."""
         if self._binding is None:
             self._bind_global()
-        if self._bounds is None:
-            self._fix_bounds()
-        self._ready = self._binding is not None and self._bounds is not None
+        if self._binding is None:
+            return
+        if not self.owns_histograms and self._sdk_duration is None:
+            self._create_sdk_histograms()
+        self._ready = True
 
     def ensure_bound(self) -> None:
         if self._binding is None:
@@ -302,9 +325,8 @@ class Recorder:
     def reset(self) -> None:
         """Zero every aggregate (after a fork, the child counts only its own events)."""
         with self._lock:
-            size = len(self._bounds if self._bounds is not None else c.DEFAULT_BOUNDS) + 1
             for name, stats in list(self._stats.items()):
-                fresh = JourneyStats(stats.journey, size)
+                fresh = JourneyStats(stats.journey)
                 self._stats[name] = fresh
                 stats.journey.stats = fresh
             self.start_time_ns = time.time_ns()
@@ -332,7 +354,6 @@ class Recorder:
         try:
             if not self._ready:
                 self._prepare()
-            bounds = self._bounds
             journey = stats.journey
             if journey.stats is not stats:  # reset or fork since the caller looked it up
                 stats = journey.stats
@@ -351,7 +372,7 @@ class Recorder:
                 if sdk is None:
                     # Inlined HistogramAccumulator.add: this is the hottest line of the library.
                     acc = stats.duration[outcome]
-                    acc.counts[_bisect(bounds, duration)] += 1  # type: ignore[arg-type]
+                    acc.counts[_bisect(stats.bounds, duration)] += 1
                     acc.count += 1
                     acc.sum += duration
                     if duration < acc.window_min:
@@ -359,7 +380,7 @@ class Recorder:
                     if duration > acc.window_max:
                         acc.window_max = duration
                     if ttfb is not None:
-                        stats.ttfb.add(ttfb, _bisect(bounds, ttfb))  # type: ignore[arg-type]
+                        stats.ttfb.add(ttfb, _bisect(stats.bounds, ttfb))
             if sdk is not None:
                 sdk.record(duration, stats.attrs[outcome])
                 if ttfb is not None:
@@ -402,6 +423,10 @@ class _Binding:
     @property
     def provider(self) -> Any:
         return self.provider_ref()
+
+    @property
+    def bounds(self) -> tuple[float, ...] | None:
+        return self._bounds
 
     def create_histograms(self, bounds: tuple[float, ...]) -> None:
         """Create the SDK histograms once per provider (the first bounds win, as in the SDK)."""
