@@ -94,8 +94,8 @@ def test_invalid_file_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     report = json.loads(capsys.readouterr().out)
     assert report == {
         "valid": False,
-        "error": f"{path}:4: duplicate key 'a' (first written on line 3); YAML would silently "
-        "keep only the last one",
+        "error": f"{path}:4: journeys.a: duplicate key 'a' (first written on line 3); YAML would "
+        "silently keep only the last one",
     }
 
 

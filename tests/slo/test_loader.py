@@ -258,11 +258,12 @@ BAD_FILES = {
     ),
     "duplicate journey": (
         "service: a\njourneys:\n  checkout: {availability: 99}\n  checkout: {availability: 98}\n",
-        "slo.yaml:4: duplicate key 'checkout' (first written on line 3)",
+        "slo.yaml:4: journeys.checkout: duplicate key 'checkout' (first written on line 3)",
     ),
     "duplicate key inside a journey": (
         "service: a\njourneys:\n  x:\n    availability: 99\n    availability: 98\n",
-        "slo.yaml:5: duplicate key 'availability' (first written on line 4)",
+        "slo.yaml:5: journeys.x.availability: duplicate key 'availability' (first written "
+        "on line 4)",
     ),
     "invalid journey name": (
         "service: a\njourneys:\n  check out: {availability: 99}\n",
@@ -603,3 +604,16 @@ def test_fuzz_one_value_replaced_in_a_valid_file(data: st.DataObject) -> None:
         assert str(exc).startswith("fuzz.yaml")
     else:
         assert parse_slo(dump_slo(spec)) == spec
+
+
+def test_messages_quote_huge_values_briefly() -> None:
+    huge = "9" * 100_000
+    for text in (
+        f"service: a\njourneys:\n  x: {{availability: '{huge}'}}\n",
+        f"service: a\njourneys:\n  '{huge}': {{availability: 99}}\n",
+        f"service: a\n'{huge}': 1\njourneys: {{x: {{availability: 99}}}}\n",
+        "service: a\njourneys:\n  x: {availability: 99, routes: [" + "1, " * 5000 + "]}\n",
+    ):
+        message = error_of(text)
+        assert message.startswith("slo.yaml:")
+        assert len(message) < 600

@@ -8,6 +8,7 @@ Only the safe tags are constructed (``SafeLoader``): no Python objects, ever.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import yaml
@@ -158,11 +159,45 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, key: Any, line: int, first_line: int) -> None:
+    def __init__(self, key: Any, line: int, first_line: int, path: str = "") -> None:
         super().__init__(key)
         self.key = key
         self.line = line
         self.first_line = first_line
+        self.path = path
+
+
+def _find_duplicate_keys(root: Any) -> None:
+    """Raise :class:`_DuplicateKey` with the field path for a key written twice in one mapping.
+
+    Runs on the composed nodes, before anything is constructed, so the message can say
+    ``journeys.checkout``; shallow mappings are checked first, each in file order.
+    """
+    queue: deque[tuple[Any, str]] = deque([(root, "")])
+    visited: set[int] = set()  # aliases share nodes; recursive ones would loop
+    while queue:
+        node, path = queue.popleft()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    queue.append((value_node, path))
+                    continue
+                label = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                label = label if len(label) <= 64 else label[:61] + "..."
+                child = f"{path}.{label}" if path else label
+                if isinstance(key_node, yaml.ScalarNode):
+                    identity = (key_node.tag, key_node.value)
+                    line = key_node.start_mark.line + 1
+                    if identity in first:
+                        raise _DuplicateKey(key_node.value, line, first[identity], child)
+                    first[identity] = line
+                queue.append((value_node, child))
+        elif isinstance(node, yaml.SequenceNode):
+            queue.extend((item, f"{path}[{index}]") for index, item in enumerate(node.value))
 
 
 def load_documents(text: str, source: str) -> list[Any]:
@@ -171,15 +206,18 @@ def load_documents(text: str, source: str) -> list[Any]:
         loader = _Loader(text)
         try:
             documents = []
-            while loader.check_data():  # type: ignore[no-untyped-call]
-                documents.append(loader.get_data())
+            while loader.check_node():
+                node = loader.get_node()
+                _find_duplicate_keys(node)
+                documents.append(loader.construct_document(node))
             return documents
         finally:
             loader.dispose()
     except _DuplicateKey as dup:
+        field = f" {dup.path}:" if dup.path else ""
         raise ConfigurationError(
-            f"{source}:{dup.line}: duplicate key {dup.key!r} (first written on line "
-            f"{dup.first_line}); YAML would silently keep only the last one"
+            f"{source}:{dup.line}:{field} duplicate key {bounded_repr(dup.key)} (first written on "
+            f"line {dup.first_line}); YAML would silently keep only the last one"
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

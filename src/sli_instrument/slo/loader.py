@@ -21,6 +21,7 @@ from .._duration import format_duration, parse_duration
 from .._names import NAME_RULE, is_valid_journey_name
 from ..errors import ConfigurationError
 from ._yaml import Map, Seq, load_documents
+from ._yaml import bounded_repr as _q
 from .model import AlertWindow, JourneyObjective, LatencyObjective, SLOSpec, Window
 from .policy import alert_window, default_alerts, low_traffic_warnings, never_fires_warnings
 
@@ -87,25 +88,31 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _label(key: Any) -> str:
+    """A key as part of a field path, cut short (the value itself is quoted in the message)."""
+    text = str(key) if isinstance(key, (str, int, float, bool)) or key is None else _q(key)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
 def _check_keys(where: _Where, mapping: Map, known: tuple[str, ...], path: str) -> None:
     for key in mapping:
         if key in known:
             continue
         line = mapping.key_line(key)
-        label = f"{path}.{key}" if path else str(key)
+        label = f"{path}.{_label(key)}" if path else _label(key)
         if not isinstance(key, str):
             raise where.error(
-                line, label, f"key {key!r} is not a string; known keys: {', '.join(known)}"
+                line, label, f"key {_q(key)} is not a string; known keys: {', '.join(known)}"
             )
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-        raise where.error(line, label, f"unknown key {key!r}{hint}")
+        hint = f"; did you mean {_q(close[0])}?" if close else f"; known keys: {', '.join(known)}"
+        raise where.error(line, label, f"unknown key {_q(key)}{hint}")
 
 
 def _require_map(where: _Where, value: Any, line: int, path: str, example: str) -> Map:
     if not isinstance(value, Map):
         raise where.error(
-            line, path, f"expected a mapping ({example}), got {_type_name(value)} {value!r}"
+            line, path, f"expected a mapping ({example}), got {_type_name(value)} {_q(value)}"
         )
     return value
 
@@ -130,13 +137,13 @@ def _percent(where: _Where, value: Any, line: int, path: str, what: str) -> floa
             number = None
     if number is None:
         raise where.error(
-            line, path, f"{what} {value!r} is not a number; write a percentage such as 99.9"
+            line, path, f"{what} {_q(value)} is not a number; write a percentage such as 99.9"
         )
     if not (0.0 < number < 100.0) or math.isnan(number):
         raise where.error(
             line,
             path,
-            f"{what} {value!r} is outside (0, 100): write the percentage of good events, "
+            f"{what} {_q(value)} is outside (0, 100): write the percentage of good events, "
             "e.g. 99.9 (100 would leave no error budget at all)",
         )
     return number
@@ -164,7 +171,7 @@ def _window(where: _Where, value: Any, line: int, path: str) -> Window:
         )
     if not isinstance(value, str) or isinstance(value, bool):
         raise where.error(
-            line, path, f"window {value!r} is not one of {allowed} (write it as a string)"
+            line, path, f"window {_q(value)} is not one of {allowed} (write it as a string)"
         )
     try:
         seconds = parse_duration(value, what="window")
@@ -174,8 +181,8 @@ def _window(where: _Where, value: Any, line: int, path: str) -> Window:
         if label != "calendar-month" and seconds == size:
             return Window(kind="rolling", seconds=size, label=label)
     close = difflib.get_close_matches(value, list(WINDOWS), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise where.error(line, path, f"window {value!r} is not one of {allowed}{hint}")
+    hint = f"; did you mean {_q(close[0])}?" if close else ""
+    raise where.error(line, path, f"window {_q(value)} is not one of {allowed}{hint}")
 
 
 def _rate(where: _Where, value: Any, line: int, path: str) -> float:
@@ -190,7 +197,7 @@ def _rate(where: _Where, value: Any, line: int, path: str) -> float:
         raise where.error(
             line,
             path,
-            f"expected rate {value!r} is not a positive request rate; write requests per second "
+            f"expected rate {_q(value)} is not a positive request rate; write requests per second "
             'as a number (0.5) or a string such as "30/min" or "2/s"',
         )
     return rate
@@ -198,7 +205,7 @@ def _rate(where: _Where, value: Any, line: int, path: str) -> float:
 
 def _description(where: _Where, value: Any, line: int, path: str) -> str:
     if not isinstance(value, str):
-        raise where.error(line, path, f"expected text, got {_type_name(value)} {value!r}")
+        raise where.error(line, path, f"expected text, got {_type_name(value)} {_q(value)}")
     if len(value) > MAX_DESCRIPTION:
         raise where.error(
             line, path, f"description is {len(value)} characters, more than {MAX_DESCRIPTION}"
@@ -219,7 +226,7 @@ def _budget(where: _Where, value: Any, line: int, path: str) -> float:
         raise where.error(
             line,
             path,
-            f"budget {value!r} is not a percentage of the error budget in (0, 100]; "
+            f"budget {_q(value)} is not a percentage of the error budget in (0, 100]; "
             'write e.g. "2%" (or 2) for "2% of the budget burns within the long window"',
         )
     return number / 100.0
@@ -241,7 +248,7 @@ def _conditions(
             line,
             path,
             f"expected a list of conditions such as [{{long: 1h, short: 5m, budget: 2%}}], "
-            f"got {_type_name(value)} {value!r}",
+            f"got {_type_name(value)} {_q(value)}",
         )
     found = []
     for index, item in enumerate(value):
@@ -270,21 +277,21 @@ def _conditions(
                 raise where.error(
                     condition.value_line(name) if name in condition else condition.line,
                     f"{item_path}.{name}",
-                    f"{name} window {format_duration(seconds)!r} is shorter than 1m; metrics are "
+                    f"{name} window {_q(format_duration(seconds))} is shorter than 1m; metrics are "
                     "exported about once a minute, so shorter windows hold no data",
                 )
         if short >= long:
             raise where.error(
                 condition.value_line("short"),
                 f"{item_path}.short",
-                f"short window {condition.get('short')!r} must be shorter than the long window "
-                f"{long_value!r} (the Workbook uses 1/12 of it)",
+                f"short window {_q(condition.get('short'))} must be shorter than the long window "
+                f"{_q(long_value)} (the Workbook uses 1/12 of it)",
             )
         if long > window.seconds:
             raise where.error(
                 condition.value_line("long"),
                 f"{item_path}.long",
-                f"long window {long_value!r} is longer than the SLO window {window.label!r} "
+                f"long window {_q(long_value)} is longer than the SLO window {_q(window.label)} "
                 f"(line {window_line})",
             )
         has_budget, has_rate = "budget" in condition, "burn_rate" in condition
@@ -295,7 +302,7 @@ def _conditions(
                 "give exactly one of 'budget' (share of the error budget that may burn within the "
                 "long window, e.g. 2%) or 'burn_rate' (e.g. 14.4)"
                 + (
-                    f", not both ({condition['budget']!r} and {condition['burn_rate']!r})"
+                    f", not both ({_q(condition['budget'])} and {_q(condition['burn_rate'])})"
                     if has_budget
                     else ""
                 ),
@@ -315,15 +322,15 @@ def _conditions(
                 raise where.error(
                     condition.value_line("burn_rate"),
                     f"{item_path}.burn_rate",
-                    f"burn rate {rate!r} is not a positive number (e.g. 14.4)",
+                    f"burn rate {_q(rate)} is not a positive number (e.g. 14.4)",
                 )
             fraction = float(rate) * long / window.seconds
             if fraction > 1.0:
                 raise where.error(
                     condition.value_line("burn_rate"),
                     f"{item_path}.burn_rate",
-                    f"burn rate {rate!r} over {long_value!r} would burn {fraction * 100:.4g}% of "
-                    f"the {window.label} budget, more than all of it",
+                    f"burn rate {_q(rate)} over {_q(long_value)} would burn "
+                    f"{fraction * 100:.4g}% of the {window.label} budget, more than all of it",
                 )
         found.append(alert_window(severity, long, short, fraction, window))
     return tuple(found)
@@ -374,7 +381,7 @@ def _alerts(
 def _routes(where: _Where, value: Any, line: int, path: str) -> tuple[str, ...]:
     if not isinstance(value, Seq):
         raise where.error(
-            line, path, f'expected a list of route templates such as ["/checkout"], got {value!r}'
+            line, path, f'expected a list of route templates such as ["/checkout"], got {_q(value)}'
         )
     routes: list[str] = []
     for index, route in enumerate(value):
@@ -388,11 +395,11 @@ def _routes(where: _Where, value: Any, line: int, path: str) -> tuple[str, ...]:
             raise where.error(
                 item_line,
                 f"{path}[{index}]",
-                f"route {route!r} is not a route template: a string starting with '/', without "
+                f"route {_q(route)} is not a route template: a string starting with '/', without "
                 f'spaces, at most {MAX_ROUTE} characters (e.g. "/api/orders/<id>")',
             )
         if route in routes:
-            raise where.error(item_line, f"{path}[{index}]", f"route {route!r} is listed twice")
+            raise where.error(item_line, f"{path}[{index}]", f"route {_q(route)} is listed twice")
         routes.append(route)
     return tuple(routes)
 
@@ -602,14 +609,14 @@ def parse_mapping(top: Map, source: str, *, journey_cap: Optional[int] = None) -
         raise where.error(
             top.value_line("version"),
             "version",
-            f"version {top['version']!r} is not supported; use 1",
+            f"version {_q(top['version'])} is not supported; use 1",
         )
     service = _require(where, top, "service", "", "name the service, e.g. service: shop")
     if not is_valid_journey_name(service):
         raise where.error(
             top.value_line("service"),
             "service",
-            f"invalid service name {service!r}: {_SERVICE_RULE}",
+            f"invalid service name {_q(service)}: {_SERVICE_RULE}",
         )
     description = ""
     if "description" in top:
@@ -623,7 +630,7 @@ def parse_mapping(top: Map, source: str, *, journey_cap: Optional[int] = None) -
             raise where.error(
                 top.value_line("journey_cap"),
                 "journey_cap",
-                f"journey cap {cap!r} is not a whole number >= 1",
+                f"journey cap {_q(cap)} is not a whole number >= 1",
             )
         file_cap = cap
     cap_limit = file_cap if file_cap is not None else _journey_cap(journey_cap)
@@ -646,13 +653,13 @@ def parse_mapping(top: Map, source: str, *, journey_cap: Optional[int] = None) -
         line = journeys_map.key_line(name)
         if not is_valid_journey_name(name):
             raise where.error(
-                line, f"journeys.{name}", f"invalid journey name {name!r}: {NAME_RULE}"
+                line, f"journeys.{_label(name)}", f"invalid journey name {_q(name)}: {NAME_RULE}"
             )
         if index >= cap_limit:
             raise where.error(
                 line,
                 f"journeys.{name}",
-                f"journey {name!r} is number {index + 1}, over the journey cap of {cap_limit}; "
+                f"journey {_q(name)} is number {index + 1}, over the journey cap of {cap_limit}; "
                 "raise it with 'journey_cap:' in the file (or configure(journey_cap=...)) if "
                 "these journeys are intended",
             )
@@ -664,8 +671,8 @@ def parse_mapping(top: Map, source: str, *, journey_cap: Optional[int] = None) -
                 raise where.error(
                     entry["routes"].item_line(route_index),
                     f"journeys.{name}.routes[{route_index}]",
-                    f"route {route!r} already belongs to journey {other!r} (line {other_line}); a "
-                    "route maps to one journey",
+                    f"route {_q(route)} already belongs to journey {_q(other)} "
+                    f"(line {other_line}); a route maps to one journey",
                 )
             route_lines[route] = (name, journeys_map[name]["routes"].item_line(route_index))
         journeys.append(objective)
@@ -708,7 +715,7 @@ def load_slo_file(path: Any, *, journey_cap: Optional[int] = None) -> SLOSpec:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigurationError(
-            f"{name}: not UTF-8 text (byte {exc.start} is {data[exc.start : exc.start + 1]!r})"
+            f"{name}: not UTF-8 text (byte {exc.start} is {_q(data[exc.start : exc.start + 1])})"
         ) from None
     return parse_slo(text, name, journey_cap=journey_cap)
 

@@ -33,6 +33,7 @@ from .._duration import format_duration, parse_duration
 from .._names import is_valid_journey_name
 from ..errors import ConfigurationError
 from ._yaml import Map, Seq, load_documents
+from ._yaml import bounded_repr as _q
 from .loader import WINDOWS, parse_mapping
 from .model import AlertWindow, JourneyObjective, SLOSpec
 from .policy import default_alerts
@@ -224,7 +225,7 @@ class _Reader:
         value = parent[key]
         if not isinstance(value, Map):
             raise self.error(
-                parent.value_line(key), f"{path}.{key}", f"expected a mapping, got {value!r}"
+                parent.value_line(key), f"{path}.{key}", f"expected a mapping, got {_q(value)}"
             )
         return value
 
@@ -236,7 +237,7 @@ class _Reader:
         value = parent[key]
         if not isinstance(value, str) or not value:
             raise self.error(
-                parent.value_line(key), f"{path}.{key}", f"expected a string, got {value!r}"
+                parent.value_line(key), f"{path}.{key}", f"expected a string, got {_q(value)}"
             )
         return value
 
@@ -250,7 +251,7 @@ def _window_label(reader: _Reader, spec: Map, path: str) -> tuple[str, int]:
         raise reader.error(
             line,
             f"{path}.timeWindow",
-            f"expected a list with exactly one time window, got {windows!r}",
+            f"expected a list with exactly one time window, got {_q(windows)}",
         )
     window = windows[0]
     duration = window.get("duration")
@@ -268,7 +269,7 @@ def _window_label(reader: _Reader, spec: Map, path: str) -> tuple[str, int]:
     raise reader.error(
         window.value_line("duration") if "duration" in window else window.line,
         f"{path}.timeWindow[0]",
-        f"time window {dict(window)!r} is not supported: use a rolling 7d, 14d, 28d (4w) or 30d, "
+        f"time window {_q(window)} is not supported: use a rolling 7d, 14d, 28d (4w) or 30d, "
         "or a calendar-aligned 1M",
     )
 
@@ -283,7 +284,7 @@ def _ratio_metric(reader: _Reader, slo: Map, spec: Map, path: str, slis: dict[st
             raise reader.error(
                 spec.value_line("indicatorRef"),
                 f"{path}.indicatorRef",
-                f"no kind: SLI named {ref!r} in this file",
+                f"no kind: SLI named {_q(ref)} in this file",
             )
         indicator = slis[ref]
     indicator_spec = reader.get_map(indicator, "spec", f"{path}.indicator")
@@ -317,7 +318,7 @@ def _objective_percent(reader: _Reader, spec: Map, path: str) -> tuple[Any, int]
         raise reader.error(
             line if "objectives" in spec else spec.line,
             f"{path}.objectives",
-            f"expected exactly one objective (one SLO per journey objective), got {objectives!r}",
+            f"expected exactly one objective (one SLO per journey objective), got {_q(objectives)}",
         )
     objective = objectives[0]
     if ("target" in objective) == ("targetPercent" in objective):
@@ -330,7 +331,9 @@ def _objective_percent(reader: _Reader, spec: Map, path: str) -> tuple[Any, int]
     tline = objective.value_line("target")
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target < 1:
         raise reader.error(
-            tline, f"{path}.objectives[0].target", f"target {target!r} is not a fraction in (0, 1)"
+            tline,
+            f"{path}.objectives[0].target",
+            f"target {_q(target)} is not a fraction in (0, 1)",
         )
     return _percent_of(target), tline
 
@@ -341,7 +344,7 @@ def _annotation_json(reader: _Reader, annotations: Map, key: str, path: str) -> 
         return json.loads(text) if isinstance(text, str) else None
     except ValueError:
         raise reader.error(
-            annotations.value_line(key), f"{path}.{key}", f"annotation {text!r} is not JSON"
+            annotations.value_line(key), f"{path}.{key}", f"annotation {_q(text)} is not JSON"
         ) from None
 
 
@@ -350,14 +353,14 @@ def _alerts_map(reader: _Reader, annotations: Map, key: str, path: str) -> Map:
     items = _annotation_json(reader, annotations, key, path)
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise reader.error(
-            line, f"{path}.{key}", f"expected a JSON list of conditions, got {items!r}"
+            line, f"{path}.{key}", f"expected a JSON list of conditions, got {_q(items)}"
         )
     grouped: dict[str, list[tuple[Any, int]]] = {"page": [], "ticket": []}
     for item in items:
         severity = item.get("severity")
         if severity not in grouped:
             raise reader.error(
-                line, f"{path}.{key}", f"severity {severity!r} is not page or ticket"
+                line, f"{path}.{key}", f"severity {_q(severity)} is not page or ticket"
             )
         condition = {k: (v, line) for k, v in item.items() if k != "severity"}
         grouped[severity].append((_map(line, condition), line))
@@ -375,13 +378,13 @@ def spec_from_documents(
     for index, document in enumerate(documents):
         path = f"document {index + 1}"
         if not isinstance(document, Map):
-            raise ConfigurationError(f"{source}: {path}: expected a mapping, got {document!r}")
+            raise ConfigurationError(f"{source}: {path}: expected a mapping, got {_q(document)}")
         version = document.get("apiVersion")
         if version != API_VERSION:
             raise reader.error(
                 document.value_line("apiVersion"),
                 f"{path}.apiVersion",
-                f"apiVersion {version!r} is not supported; use {API_VERSION}",
+                f"apiVersion {_q(version)} is not supported; use {API_VERSION}",
             )
         kind = document.get("kind")
         if kind == "SLO":
@@ -396,7 +399,7 @@ def spec_from_documents(
             raise reader.error(
                 document.value_line("kind"),
                 f"{path}.kind",
-                f"kind {kind!r} is not an OpenSLO kind (SLO, SLI, {', '.join(SKIPPED_KINDS)})",
+                f"kind {_q(kind)} is not an OpenSLO kind (SLO, SLI, {', '.join(SKIPPED_KINDS)})",
             )
     if not slos:
         raise ConfigurationError(f"{source}: no OpenSLO 'kind: SLO' document to import")
@@ -419,15 +422,15 @@ def spec_from_documents(
             raise reader.error(
                 spec.value_line("service"),
                 f"{path}.spec.service",
-                f"service {slo_service!r} differs from {service[0]!r} (line {service[1]}); an SLO "
-                "file describes one service",
+                f"service {_q(slo_service)} differs from {_q(service[0])} (line {service[1]}); "
+                "an SLO file describes one service",
             )
         method = spec.get("budgetingMethod")
         if method != "Occurrences":
             raise reader.error(
                 spec.value_line("budgetingMethod"),
                 f"{path}.spec.budgetingMethod",
-                f"budgetingMethod {method!r} cannot be imported: our SLIs count events, so only "
+                f"budgetingMethod {_q(method)} cannot be imported: our SLIs count events, so only "
                 "Occurrences applies",
             )
         _ratio_metric(reader, slo, spec, f"{path}.spec", slis)
@@ -446,11 +449,11 @@ def spec_from_documents(
             raise reader.error(
                 annotations.value_line(f"{PREFIX}objective"),
                 f"{apath}.{PREFIX}objective",
-                f"objective {kind!r} is not availability or latency",
+                f"objective {_q(kind)} is not availability or latency",
             )
         if not is_valid_journey_name(journey):
             raise reader.error(
-                metadata.line, path, f"journey name {journey!r} is not a valid journey name"
+                metadata.line, path, f"journey name {_q(journey)} is not a valid journey name"
             )
         entry = journeys.setdefault(journey, {})
         journey_lines.setdefault(journey, metadata.line)
@@ -458,7 +461,7 @@ def spec_from_documents(
             raise reader.error(
                 metadata.line,
                 path,
-                f"a second {kind} SLO for journey {journey!r} (the first is on line "
+                f"a second {kind} SLO for journey {_q(journey)} (the first is on line "
                 f"{entry[kind][1]})",
             )
         percent, percent_line = _objective_percent(reader, spec, f"{path}.spec")
@@ -467,8 +470,8 @@ def spec_from_documents(
             raise reader.error(
                 window[1],
                 f"{path}.spec.timeWindow",
-                f"window {window[0]!r} differs from {entry['window'][0]!r} (line "
-                f"{entry['window'][1]}) of the other SLO of journey {journey!r}",
+                f"window {_q(window[0])} differs from {_q(entry['window'][0])} (line "
+                f"{entry['window'][1]}) of the other SLO of journey {_q(journey)}",
             )
         entry["window"] = window
         if kind == "latency":
