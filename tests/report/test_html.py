@@ -82,7 +82,8 @@ def test_a_chart_set_per_journey():
     html = render(_story())
     charts = _charts(_tags(html))
     assert charts == {
-        "checkout": ["sli", "budget", "burn", "latency"],
+        # With a latency objective, the latency SLI ("fast enough") has its own chart.
+        "checkout": ["sli", "budget", "burn", "speed", "latency"],
         "search": ["sli", "budget", "burn", "latency"],
         "browse": ["sli", "latency"],  # no objective: no budget, no burn rate
     }
@@ -93,7 +94,7 @@ def test_a_chart_set_per_journey():
 def test_every_chart_has_a_plain_sentence():
     html = render(_story())
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S)
-    assert len(captions) == 10
+    assert len(captions) == 11
     for caption in captions:
         text = re.sub(r"<[^>]+>", "", caption)
         assert 60 < len(text) < 420, text
@@ -170,9 +171,9 @@ def test_charts_draw_in_headless_chromium(tmp_path):
     budget = _polylines(dom, "checkout", "budget")["budget"]
     assert budget[-1][1] > budget[0][1]  # the budget line went down (y grows downwards)
 
-    png = screenshot(page, tmp_path / "report.png", tmp_path / "profile", size=(1280, 1000))
+    png = screenshot(page, tmp_path / "report.png", tmp_path / "profile", size=(1280, 1200))
     image = read_png(png)
-    assert (image.width, image.height) == (1280, 1000)
+    assert (image.width, image.height) == (1280, 1200)
     colors = image.distinct_colors(step=6)
     assert len(colors) > 40  # not blank: text, lines, bands
     # The series colours are on screen: the availability blue, the budget purple, the p99 red.

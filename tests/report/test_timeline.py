@@ -138,3 +138,26 @@ def test_burn_rate_is_window_errors_over_window_requests(steps, scale):
                 assert value is None
             else:
                 assert value == pytest.approx((bad / total) / 0.01)
+
+
+def test_latency_sli_has_its_own_burn_rates_and_can_page():
+    objective = journey("search", 99.9, latency=(0.25, 99.0))
+    data = JourneySeries("search", objective)
+    for i in range(13):  # one hour of 5-minute samples; the last 20 minutes: half slow, no failure
+        data.timestamps.append(T0 + 300 * i)
+        data.requests.append(100.0 * i)
+        data.failures.append(0.0)
+        data.slow.append(max(0.0, 50.0 * (i - 8)))
+    timeline = analyse_series(data, time_scale=1.0)
+    # Latency budget: 1% may be slow. 1h window: 200 slow of 1200 = 16.7% -> burn 16.7 > 13.44;
+    # 5m window: 50% -> burn 50: the 1h/5m page fires on the latency SLI alone.
+    assert timeline.latency_burn[3600].values[-1] == pytest.approx((200 / 1200) / 0.01)
+    assert timeline.latency_burn[300].values[-1] == pytest.approx(0.5 / 0.01)
+    assert timeline.latency_alert[-1] == PAGE
+    assert timeline.availability_alert[-1] == OK
+    assert timeline.alert[-1] == PAGE  # the journey's state is the worse of its two SLIs
+    # The sample before: 150 slow in 55 minutes; with 5 clean minutes before the data, 150 / 1200
+    # = 12.5% over the hour -> burn 12.5, not yet.
+    assert timeline.latency_alert[-2] == OK
+    assert timeline.fast_share[-1] == pytest.approx(100 * (1 - 200 / 1200))
+    assert timeline.fast_recent[-1] == pytest.approx(50.0)

@@ -13,6 +13,7 @@ from html import escape
 from typing import Callable, Optional
 
 from .._duration import format_duration
+from ..slo.model import LatencyObjective
 from .model import ReportData
 from .svg import Band, Chart, Line, Threshold, render_chart
 from .timeline import PAGE, TICKET, JourneyTimeline, analyse
@@ -155,6 +156,9 @@ def _journey_section(t: JourneyTimeline, data: ReportData) -> str:
             '<p class="note">This journey has no objective in the SLO file, so it has no error '
             "budget and no burn rate.</p>"
         )
+    if objective is not None and objective.latency is not None and t.fast_share:
+        speed = _speed_chart(t, objective.latency, x_format, x_label)
+        out.append(_figure(speed, _speed_caption(t, objective.latency)))
     latency = _latency_chart(t, x_format, x_label)
     if latency is not None:
         out.append(_figure(latency, _latency_caption(t)))
@@ -219,11 +223,13 @@ def _points(
     return list(zip(t.elapsed, values))
 
 
-def _state_bands(t: JourneyTimeline) -> list[Band]:
+def _state_bands(t: JourneyTimeline, states: Optional[list[str]] = None) -> list[Band]:
+    """Shaded spans where ``states`` (default: the availability alert) paged or ticketed."""
+    alert = t.availability_alert if states is None else states
     bands: list[Band] = []
     start: Optional[int] = None
-    for index, state in enumerate([*t.alert, ""]):
-        previous = t.alert[index - 1] if index > 0 else ""
+    for index, state in enumerate([*alert, ""]):
+        previous = alert[index - 1] if index > 0 else ""
         if start is not None and state != previous:
             end_x = t.elapsed[min(index, len(t.elapsed) - 1)]
             bands.append(
@@ -368,6 +374,45 @@ def _burn_caption(t: JourneyTimeline) -> str:
         f"spent, measured over several windows (1x spends exactly the budget in {window}); an "
         "alert fires when both the long and the short window of a pair cross its dashed line "
         "(red bands: page someone now, yellow: open a ticket)."
+    )
+
+
+def _speed_chart(
+    t: JourneyTimeline,
+    latency: LatencyObjective,
+    x_format: Callable[[float], str],
+    x_label: str,
+) -> Chart:
+    chart = Chart(
+        key="speed",
+        title=f"{t.name}: fast enough",
+        y_label="fast requests (%)",
+        y_format=lambda v: f"{v:g}%",
+        x_format=x_format,
+        x_label=x_label,
+        x_origin=_origin(t, x_label),
+        y_max=100.0,
+        bands=_state_bands(t, t.latency_alert),
+    )
+    chart.lines.append(Line("recent", f"last {_recent(t)}", _points(t, t.fast_recent), "#1f77b4"))
+    chart.lines.append(
+        Line("total", "since the start", _points(t, t.fast_share), "#6e7781", width=1.5)
+    )
+    chart.thresholds.append(
+        Threshold(f"objective {_pct(latency.target)}", latency.target, "#116329")
+    )
+    values = [v for v in t.fast_recent + t.fast_share if v is not None]
+    floor = min([*values, latency.target - (100 - latency.target)])
+    chart.y_min = max(0.0, math.floor(floor - (100 - floor) * 0.1))
+    return chart
+
+
+def _speed_caption(t: JourneyTimeline, latency: LatencyObjective) -> str:
+    return (
+        f"<b>Latency SLI:</b> the share of {escape(t.name)} requests that took at most "
+        f"{format_duration(latency.threshold)}, over the last {_recent(t)} (blue) and since the "
+        f"start (grey); the objective is at least {_pct(latency.target)}, and its own burn-rate "
+        "alerts (same policy as availability) shade the chart when they fire."
     )
 
 

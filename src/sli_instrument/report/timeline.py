@@ -17,6 +17,10 @@ taken as *clean history*: as much traffic as the samples show, and no failures. 
 
 Without this, a short run would read as if its first minutes were the whole window, and a single
 early failure would open a ticket.
+
+Both SLIs of a journey are evaluated with the same alert policy: availability (bad = failures,
+against the availability objective) and, when the journey has a latency objective, latency (bad =
+slow events, against the latency target). A journey's alert state is the worse of the two.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .._duration import format_duration
-from ..slo.budget import budget_consumed, burn_rate
+from ..slo.budget import budget_consumed, burn_rate, error_budget
 from ..slo.model import AlertWindow, JourneyObjective
 from ..slo.policy import evaluate_alerts_from_counts, policy_windows
 from .model import JourneySeries, ReportData
@@ -61,11 +65,18 @@ class JourneyTimeline:
     availability_recent: list[Optional[float]] = field(default_factory=list)
     availability_total: list[Optional[float]] = field(default_factory=list)
     recent_window: float = 300.0
-    #: Share of valid events at most as slow as the latency threshold, in percent (all data).
+    #: Latency SLI: share of valid events no slower than the threshold, in percent, over all the
+    #: data and over the shortest alert window.
     fast_share: list[Optional[float]] = field(default_factory=list)
-    #: Error budget remaining, as a fraction of the window's budget (may go below zero).
+    fast_recent: list[Optional[float]] = field(default_factory=list)
+    #: Availability error budget remaining, as a fraction of the window's budget (may go below 0).
     budget_remaining: list[Optional[float]] = field(default_factory=list)
+    #: Burn rates of the availability SLI and (with a latency objective) of the latency SLI.
     burn: dict[float, WindowSeries] = field(default_factory=dict)
+    latency_burn: dict[float, WindowSeries] = field(default_factory=dict)
+    #: Alert state per SLI, and the worst of the two (what the summary and the live view show).
+    availability_alert: list[str] = field(default_factory=list)
+    latency_alert: list[str] = field(default_factory=list)
     alert: list[str] = field(default_factory=list)
 
     @property
@@ -133,51 +144,87 @@ def analyse_series(series: JourneySeries, time_scale: float = 1.0) -> JourneyTim
         return timeline
     origin = times[0]
     objective = series.objective
-    budget = objective.error_budget if objective is not None else None
     windows = policy_windows(timeline.alerts)
     if windows:
         timeline.recent_window = windows[0]
     for seconds in windows:
         timeline.burn[seconds] = WindowSeries(seconds=seconds)
+        if objective is not None and objective.latency is not None:
+            timeline.latency_burn[seconds] = WindowSeries(seconds=seconds)
     requests, failures, slow = series.requests, series.failures, series.slow
     for index, now in enumerate(times):
         timeline.elapsed.append(now - origin)
         total = _delta(requests, 0, index)
         bad = min(_delta(failures, 0, index), total)
+        slow_total = min(_delta(slow, 0, index), total)
         timeline.availability_total.append(_percent(total - bad, total))
         start, _ = _window_start(times, index, timeline.recent_window / scale)
         recent_total = _delta(requests, start, index)
-        recent_bad = _delta(failures, start, index)
+        recent_bad = min(_delta(failures, start, index), recent_total)
+        recent_slow = min(_delta(slow, start, index), recent_total)
         timeline.availability_recent.append(_percent(recent_total - recent_bad, recent_total))
-        timeline.fast_share.append(
-            _percent(total - _delta(slow, 0, index), total) if slow else None
+        timeline.fast_share.append(_percent(total - slow_total, total) if slow else None)
+        timeline.fast_recent.append(
+            _percent(recent_total - recent_slow, recent_total) if slow else None
         )
-        if objective is None or budget is None or budget <= 0:
+        if objective is None:
             timeline.budget_remaining.append(None)
             timeline.alert.append(NO_DATA if total <= 0 else OK)
             continue
         covered = min(1.0, (now - origin) * scale / objective.window.seconds)
         consumed = budget_consumed(bad, total, objective.availability) * covered
         timeline.budget_remaining.append(1.0 - consumed)
-        counts: dict[float, tuple[float, float]] = {}
-        for seconds, window in timeline.burn.items():
-            span = seconds / scale
-            start, partial = _window_start(times, index, span)
-            window_total = _delta(requests, start, index)
-            window_bad = min(_delta(failures, start, index), window_total)
-            if partial and now > origin:
-                # Clean history: the part of the window before the first sample had traffic at
-                # the observed pace and no failures.
-                window_total *= span / (now - origin)
-            counts[seconds] = (window_bad, window_total)
-            window.values.append(burn_rate(window_bad, window_total, objective.availability))
-            window.partial.append(partial)
-        if total <= 0:
-            timeline.alert.append(NO_DATA)
-        else:
-            evaluation = evaluate_alerts_from_counts(timeline.alerts, budget, counts)
-            timeline.alert.append(evaluation.state)
+        state = _burn_and_alert(
+            timeline, timeline.burn, failures, objective.availability, index, scale
+        )
+        timeline.availability_alert.append(state)
+        if objective.latency is not None:
+            latency_state = _burn_and_alert(
+                timeline, timeline.latency_burn, slow, objective.latency.target, index, scale
+            )
+            timeline.latency_alert.append(latency_state)
+            state = _worst(state, latency_state)
+        timeline.alert.append(state)
     return timeline
+
+
+_SEVERITY = {NO_DATA: 0, OK: 1, TICKET: 2, PAGE: 3}
+
+
+def _worst(a: str, b: str) -> str:
+    return a if _SEVERITY.get(a, 0) >= _SEVERITY.get(b, 0) else b
+
+
+def _burn_and_alert(
+    timeline: JourneyTimeline,
+    burn: dict[float, WindowSeries],
+    bad_counts: list[float],
+    objective_percent: float,
+    index: int,
+    scale: float,
+) -> str:
+    """Append each window's burn rate at sample ``index``; return the alert state there."""
+    series = timeline.series
+    times, requests = series.timestamps, series.requests
+    origin, now = times[0], times[index]
+    counts: dict[float, tuple[float, float]] = {}
+    for seconds, window in burn.items():
+        span = seconds / scale
+        start, partial = _window_start(times, index, span)
+        window_total = _delta(requests, start, index)
+        window_bad = min(_delta(bad_counts, start, index), window_total)
+        if partial and now > origin:
+            # Clean history: the part of the window before the first sample had traffic at the
+            # observed pace and no bad events.
+            window_total *= span / (now - origin)
+        counts[seconds] = (window_bad, window_total)
+        window.values.append(burn_rate(window_bad, window_total, objective_percent))
+        window.partial.append(partial)
+    if _delta(requests, 0, index) <= 0:
+        return NO_DATA
+    return evaluate_alerts_from_counts(
+        timeline.alerts, error_budget(objective_percent), counts
+    ).state
 
 
 def analyse(data: ReportData) -> list[JourneyTimeline]:
