@@ -167,19 +167,29 @@ def test_ttfb_and_aborted_events() -> None:
 
 
 def test_journeys_decorated_before_any_provider_record_once_configured() -> None:
-    @sli.journey("early")
-    def early() -> None:
-        pass
+    # A fresh interpreter: no provider at all before configure().
+    out = _run(
+        """
+        import json
+        import sli_instrument as sli
+        from sli_instrument._recorder import recorder
+        from sli_instrument.testing import journey_metrics
 
-    for _ in range(5):
-        early()  # no provider at all yet: counted in process
-    assert recorder.provider is None
-    config = sli.configure(exporter="memory", install_global=False)
-    for _ in range(2):
-        early()
-    m = journey_metrics(config.reader.get_metrics_data())["early"]
-    assert m.requests == 7
-    assert m.duration_count["success"] == 7
+        @sli.journey("early")
+        def early():
+            pass
+
+        for _ in range(5):
+            early()  # no provider yet: counted in process
+        assert recorder.provider is None
+        config = sli.configure(exporter="memory")
+        for _ in range(2):
+            early()
+        m = journey_metrics(config.reader.get_metrics_data())["early"]
+        print(json.dumps([m.requests, m.duration_count["success"]]))
+        """
+    )
+    assert out == [7, 7]
 
 
 def test_explicit_provider_we_do_not_own() -> None:

@@ -180,6 +180,7 @@ class Recorder:
         # One binding per provider: the SDK ignores the callbacks of an instrument created twice
         # under the same name, so re-binding must reuse the instruments made the first time.
         self._bindings: weakref.WeakKeyDictionary[Any, _Binding] = weakref.WeakKeyDictionary()
+        self._retired: weakref.WeakSet[Any] = weakref.WeakSet()
         # The SDK histograms events go to; None means "aggregate in process".
         self._sdk_duration: Any = None
         self._sdk_ttfb: Any = None
@@ -316,11 +317,19 @@ class Recorder:
     def _bind_global(self) -> None:
         """Bind to the global provider if a real one is installed (never to the API's proxy)."""
         provider = metrics.get_meter_provider()
-        if _is_proxy(provider):
+        if _is_proxy(provider) or provider in self._retired:
             return
         with self._lock:
             if self._binding is None:
                 self.bind(provider, owns_histograms=False)
+
+    def retire(self, provider: Any) -> None:
+        """Never bind to ``provider`` again by ourselves (a pipeline of ours that was shut down but
+        stays OpenTelemetry's global provider, since the global cannot be replaced)."""
+        try:
+            self._retired.add(provider)
+        except TypeError:  # pragma: no cover - not weakly referenceable
+            pass
 
     def reset(self) -> None:
         """Zero every aggregate (after a fork, the child counts only its own events)."""

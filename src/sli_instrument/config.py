@@ -259,6 +259,7 @@ def shutdown(timeout_millis: int = 10_000) -> None:
             logger.warning(
                 "sli_instrument: metric pipeline did not shut down cleanly", exc_info=True
             )
+        recorder.retire(config.meter_provider)
     _unbind()
     if config.tracer_provider is not None and config.owned:
         try:
