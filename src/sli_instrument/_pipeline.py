@@ -22,9 +22,7 @@ def preferred_temporality(settings: Any) -> dict[type, AggregationTemporality]:
     """OpenTelemetry's temporality presets (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE)."""
     delta = AggregationTemporality.DELTA
     cumulative = AggregationTemporality.CUMULATIVE
-    if settings.temporality == "delta":
-        monotonic = delta
-    elif settings.temporality == "lowmemory":
+    if settings.temporality == "delta" or settings.temporality == "lowmemory":
         monotonic = delta
     else:
         monotonic = cumulative
