@@ -497,6 +497,14 @@ def test_with_block_handle_is_reused_and_reentrant(rec: Recording) -> None:
     assert counts(rec, "search") == (2, 0, 0, 0)
 
 
+def test_with_block_with_options_is_registered_once() -> None:
+    first = sli.journey("pay", success_exceptions=[CardDeclined], latency_threshold="2s")
+    again = sli.journey("pay", success_exceptions=[CardDeclined], latency_threshold="2s")
+    assert again is first
+    with pytest.raises(ConfigurationError, match="conflicting latency_threshold"):
+        sli.journey("pay", latency_threshold="3s")
+
+
 def test_async_with_block(rec: Recording) -> None:
     async def main() -> None:
         async with sli.journey("search"):

@@ -328,12 +328,43 @@ def journey(
     }
     if name is None:
         return _NameFromFunction(options)
-    if isinstance(name, str) and not any(v is not None for v in options.values()):
-        # ``with journey("search"):`` runs on every request: reuse the handle made the first time.
-        cached = _handles.get(name)
+    if not isinstance(name, str):
+        return _handle(name, f"journey({name!r})", **options)
+    # ``with journey("search", ...):`` runs on every request: after the first time, the same
+    # name with the same options costs a dict lookup, not a registration.
+    key = _options_key(name, options)
+    if key is not None:
+        cached = _seen.get(key)
         if cached is not None and registry.get(name) is cached.journey:
             return cached
-    return _handle(name, f"journey({name!r})", **options)
+    handle = _handle(name, f"journey({name!r})", **options)
+    if key is not None and len(_seen) < 4 * registry.cap + 64:
+        _seen[key] = handle
+    return handle
+
+
+def _options_key(name: str, options: dict[str, Any]) -> Any:
+    """A hashable key for (name, options), or None when an option cannot be a key."""
+    parts: list[Any] = [name]
+    for option in ("latency_threshold", "enabled", "classifier"):
+        parts.append(options[option])
+    exceptions = options["success_exceptions"]
+    if isinstance(exceptions, (list, set, frozenset)):
+        exceptions = tuple(exceptions)
+    statuses = options["failure_statuses"]
+    if isinstance(statuses, (list, set, tuple)):
+        statuses = frozenset(statuses)
+    parts.extend((exceptions, statuses))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+#: Handles of ``journey(name, **options)`` calls already seen (bounded: names are capped).
+_seen: dict[Any, JourneyHandle] = {}
 
 
 #: One handle per journey, so ``with journey(name):`` in a request path costs a dict lookup and
