@@ -292,7 +292,7 @@ def _conditions(
                 condition.value_line("long"),
                 f"{item_path}.long",
                 f"long window {_q(long_value)} is longer than the SLO window {_q(window.label)} "
-                f"(line {window_line})",
+                + (f"(line {window_line})" if window_line else "(the default window)"),
             )
         has_budget, has_rate = "budget" in condition, "burn_rate" in condition
         if has_budget == has_rate:
@@ -502,7 +502,7 @@ def _defaults(where: _Where, value: Any, line: int) -> dict[str, Any]:
     found: dict[str, Any] = {
         "window": (
             Window(kind="rolling", seconds=WINDOWS[DEFAULT_WINDOW], label=DEFAULT_WINDOW),
-            line,
+            0,
         ),
         "alerts": {},
         "expected_rate": None,
