@@ -314,6 +314,18 @@ def journey(
     journey registered now, at definition time: a bad name or option raises
     :class:`~sli_instrument.ConfigurationError` here, never while serving.
     """
+    if (
+        latency_threshold is None
+        and success_exceptions is None
+        and enabled is None
+        and failure_statuses is None
+        and classifier is None
+        and type(name) is str
+    ):
+        # The common request-path form, ``with journey("search"):``: one dict lookup.
+        cached = _seen.get(name)
+        if cached is not None and registry.get(name) is cached.journey:
+            return cached
     if callable(name) or isinstance(name, (classmethod, staticmethod)):
         func = name
         target = getattr(func, "__func__", func)
@@ -345,6 +357,8 @@ def journey(
 
 def _options_key(name: str, options: dict[str, Any]) -> Any:
     """A hashable key for (name, options), or None when an option cannot be a key."""
+    if all(value is None for value in options.values()):
+        return name  # the key the fast path in journey() looks up
     parts: list[Any] = [name]
     for option in ("latency_threshold", "enabled", "classifier"):
         parts.append(options[option])
