@@ -183,3 +183,19 @@ def test_charts_draw_in_headless_chromium(tmp_path):
 
 def _near(colors, target, tolerance=24):
     return any(all(abs(a - b) <= tolerance for a, b in zip(c, target)) for c in colors)
+
+
+@pytest.mark.core
+def test_budget_wording_depends_on_how_much_of_the_window_the_data_cover():
+    partial = render(report(series("checkout", journey("checkout", 98.0), error_ratio=0.01)))
+    # 30 s at a time scale of 120 is one hour of a 28-day window: only the share burned is known,
+    # 1% errors against a 2% budget for 1 h of 672 h: 0.5 / 672 = 0.074%.
+    assert "error budget: 0.07% of 28d burned" in partial
+    whole = render(
+        report(
+            series("checkout", journey("checkout", 98.0), error_ratio=0.01),
+            time_scale=28 * 86400 / 30,
+        )
+    )
+    # A whole window of data: 1% errors against a 2% budget leaves half of it.
+    assert "error budget: 50.0% left" in whole

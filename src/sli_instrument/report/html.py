@@ -119,7 +119,7 @@ def _state_badge(state: str) -> str:
 def _summary(timelines: list[JourneyTimeline]) -> str:
     rows = [
         '<table class="summary"><thead><tr><th>Journey</th><th>Requests</th><th>Failures</th>'
-        "<th>Availability</th><th>Objective</th><th>Slow</th><th>Budget remaining</th>"
+        "<th>Availability</th><th>Objective</th><th>Slow</th><th>Error budget</th>"
         "<th>Worst state</th><th>State now</th></tr></thead><tbody>"
     ]
     for t in timelines:
@@ -131,7 +131,7 @@ def _summary(timelines: list[JourneyTimeline]) -> str:
             f"<td>{_pct(t.last(t.availability_total))}</td>"
             f"<td>{'&mdash;' if objective is None else _pct(objective.availability)}</td>"
             f"<td>{_pct(_share(t.slow, t.requests))}</td>"
-            f"<td>{_pct(_times100(t.last(t.budget_remaining)))}</td>"
+            f"<td>{_budget_text(t)}</td>"
             f"<td>{_state_badge(worst)}</td><td>{_state_badge(t.state)}</td></tr>"
         )
     rows.append("</tbody></table>")
@@ -170,6 +170,24 @@ def _figure(chart: Chart, caption: str) -> str:
     return f"<figure>{render_chart(chart)}<figcaption>{caption}</figcaption></figure>"
 
 
+def _covers_window(t: JourneyTimeline) -> bool:
+    """True when the samples span the whole SLO window (else the budget is only partly seen)."""
+    if t.objective is None or not t.elapsed:
+        return False
+    return t.elapsed[-1] * t.time_scale >= t.objective.window.seconds - 1
+
+
+def _budget_text(t: JourneyTimeline) -> str:
+    """Budget left over a whole window of data; else the share burned while sampled, which is
+    what the samples can tell without guessing the rest of the window's failures."""
+    remaining = t.last(t.budget_remaining)
+    if remaining is None or t.objective is None:
+        return "&mdash;"
+    if _covers_window(t):
+        return f"{_pct(remaining * 100)} left"
+    return f"{_pct((1 - remaining) * 100)} of {escape(t.objective.window.label)} burned"
+
+
 def _headline(t: JourneyTimeline) -> str:
     parts = [f"{t.requests:,.0f} requests, {t.failures:,.0f} failed"]
     availability = t.last(t.availability_total)
@@ -179,9 +197,8 @@ def _headline(t: JourneyTimeline) -> str:
         parts.append(
             f"objective {_pct(t.objective.availability)} over {escape(t.objective.window.label)}"
         )
-        remaining = t.last(t.budget_remaining)
-        if remaining is not None:
-            parts.append(f"error budget remaining {_pct(remaining * 100)}")
+        if t.last(t.budget_remaining) is not None:
+            parts.append(f"error budget: {_budget_text(t)}")
     return "; ".join(parts) + "."
 
 
@@ -471,6 +488,8 @@ def _pct(value: Optional[float]) -> str:
         return "&mdash;"
     if abs(value) >= 99.0 and abs(value) < 100:
         return f"{value:.3f}".rstrip("0").rstrip(".") + "%"
+    if 0 < abs(value) < 1:
+        return f"{value:.2f}%"
     return f"{value:.1f}%"
 
 
