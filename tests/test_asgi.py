@@ -248,3 +248,35 @@ def test_ten_thousand_unknown_paths_and_baggage_names_create_no_series(pipeline)
 
     run(many())
     assert pipeline.journey("unclaimed").requests == 10_001
+
+
+def test_the_server_span_gets_the_journey(pipeline):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+
+    @sli.journey("search")
+    async def search() -> None:
+        return None
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] == "/search":
+            await search()
+        await plain()(scope, receive, send)
+
+    wrapped = ASGIMiddleware(app)
+
+    async def traced(path: str) -> None:
+        with tracer.start_as_current_span(f"GET {path}"):  # the server span of OTel's ASGI mw
+            await call(wrapped, path)
+
+    run(traced("/search"))
+    run(traced("/other"))
+    spans = {span.name: dict(span.attributes or {}) for span in exporter.get_finished_spans()}
+    assert spans["GET /search"]["sli.journey"] == "search"
+    assert spans["GET /other"]["sli.journey"] == "unclaimed"
