@@ -261,8 +261,8 @@ def report(results: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=10_000, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="print the medians as JSON")
     args = parser.parse_args(argv)
     results = {kind: measure(kind, args.requests, args.rounds) for kind in ("wsgi", "asgi")}
