@@ -200,7 +200,7 @@ class _Body:
             if status is not None:
                 try:
                     code = int(status[:3])
-                except ValueError:
+                except (TypeError, ValueError):  # not a PEP 3333 status: judged as no status
                     code = None
             http.finish(self._scope, duration, code, exc, aborted, ttfb, self._environ)
         finally:

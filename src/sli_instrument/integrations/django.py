@@ -242,12 +242,20 @@ class _Measured:
         if self._done:
             return
         self._done = True
-        duration = perf_counter() - self._start
-        failed = self._failed
-        aborted = failed is None and not self._exhausted
-        ttfb = self._ttfb
-        response = self._response
-        self._response = None  # the response must not outlive its request through us
-        self.http.finish(
-            self._scope, duration, response.status_code, failed, aborted, ttfb, self._request
-        )
+        try:
+            duration = perf_counter() - self._start
+            failed = self._failed
+            aborted = failed is None and not self._exhausted
+            response = self._response
+            self._response = None  # the response must not outlive its request through us
+            self.http.finish(
+                self._scope,
+                duration,
+                response.status_code,
+                failed,
+                aborted,
+                self._ttfb,
+                self._request,
+            )
+        except Exception as exc:
+            report_internal_error("finishing a Django response", exc)
