@@ -127,12 +127,15 @@ class HTTPInstrumentation:
             self._adopt_slo_routes(_config._current)
         scope = HTTPScope(self)
         token = _current.set(scope)
-        if path is not None and self.routes is not None:
-            journey = self.routes.match_path(path)
-            if journey is not None:
-                scope.claim(journey, "route map")
-        if baggage_header is not None and self.baggage is not None:
-            scope.fallback = self.baggage.journey_from(baggage_header)
+        try:
+            if path is not None and self.routes is not None:
+                journey = self.routes.match_path(path)
+                if journey is not None:
+                    scope.claim(journey, "route map")
+            if baggage_header is not None and self.baggage is not None:
+                scope.fallback = self.baggage.journey_from(baggage_header)
+        except Exception as exc:  # the request is still measured, under the other sources
+            report_internal_error("naming a request's journey from its path or baggage", exc)
         return scope, token
 
     def route_known(self, scope: Optional[RequestScope], template: Optional[str]) -> None:
