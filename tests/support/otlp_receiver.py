@@ -56,6 +56,7 @@ processes may export to one receiver, e.g. forked workers).
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -139,6 +140,7 @@ class OTLPReceiver:
         self._http_server: Optional[ThreadingHTTPServer] = None
         self._http_thread: Optional[threading.Thread] = None
         self._refused = False
+        self._connections: set[Any] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> OTLPReceiver:
@@ -194,6 +196,16 @@ class OTLPReceiver:
             self._http_server.shutdown()
             self._http_server.server_close()
             self._http_server = None
+            # Keep-alive connections outlive the listening socket: cut them too, or a client
+            # with a pooled connection would keep exporting to a "refusing" receiver.
+            with self._cond:
+                open_connections = list(self._connections)
+                self._connections.clear()
+            for conn in open_connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         if self._http_thread is not None:
             self._http_thread.join(5)
             self._http_thread = None
@@ -370,6 +382,16 @@ class _HTTPHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.owner._cond:
+            self.owner._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.owner._cond:
+            self.owner._connections.discard(self.connection)
+        super().finish()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         path = self.path.split("?", 1)[0]
