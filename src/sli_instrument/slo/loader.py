@@ -60,9 +60,9 @@ CONDITION_KEYS = ("long", "short", "budget", "burn_rate")
 _RATE = re.compile(
     r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*"
 )
-_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600}
+_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+_RATE_UNITS.update({"h": 3600, "hour": 3600, "d": 86400, "day": 86400})
 _SERVICE_RULE = NAME_RULE.replace("a journey name", "a service name")
-_RATE_UNITS.update({"hour": 3600, "d": 86400, "day": 86400})
 
 
 class _Where:
@@ -554,12 +554,10 @@ def _defaults(where: _Where, value: Any, line: int) -> dict[str, Any]:
 def _journey_cap(value: Any) -> int:
     if value is not None:
         return int(value)
-    try:
-        from .._registry import registry
+    # The live registry's cap: configure(journey_cap=...) has set it before the file is read.
+    from .._registry import registry
 
-        return registry.cap
-    except Exception:  # pragma: no cover - the registry always imports
-        return 100
+    return registry.cap
 
 
 def _is_openslo(document: Any) -> bool:
