@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import sli_instrument as sli
+from conftest import save_result
 from sli_instrument.asgi import ASGIMiddleware
 from sli_instrument.testing import recording
 from sli_instrument.wsgi import WSGIMiddleware
@@ -296,6 +297,27 @@ def test_wsgi_middleware_under_hostile_requests(all_logs: _Everything) -> None:
         metrics = _assert_no_leak(rec, exporter, all_logs, outgoing)
     total = sum(m.requests for m in metrics.values())
     assert total == served["n"], (total, served["n"])
+    _save("hostile_wsgi_in_process", served["n"], metrics, exporter, all_logs)
+
+
+def _save(name: str, served: int, metrics: Any, spans: Any, logs: Any) -> None:
+    save_result(
+        name,
+        {
+            "events_recorded": served,
+            "series": sorted(metrics),
+            "spans_checked": len(spans.get_finished_spans()),
+            "log_records_checked": len(logs.records),
+            "log_records_by_logger": _by_logger(logs.records),
+        },
+    )
+
+
+def _by_logger(records: list[logging.LogRecord]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for record in records:
+        out[record.name] = out.get(record.name, 0) + 1
+    return out
 
 
 def test_asgi_middleware_under_hostile_requests(all_logs: _Everything) -> None:
@@ -372,5 +394,6 @@ def test_asgi_middleware_under_hostile_requests(all_logs: _Everything) -> None:
             metrics = _assert_no_leak(rec, exporter, all_logs, outgoing)
         total = sum(m.requests for m in metrics.values())
         assert total == served["n"], (total, served["n"])
+        _save("hostile_asgi_in_process", served["n"], metrics, exporter, all_logs)
     finally:
         loop.close()
