@@ -97,7 +97,7 @@ def test_demo_in_a_pipe_prints_the_table_and_writes_a_self_contained_report(
         section = re.search(rf'<section[^>]*data-journey="{name}".*?</section>', html, re.S)
         assert section is not None, name
         charts = re.findall(r'data-chart="(\w+)"', section.group(0))
-        assert charts == ["sli", "budget", "burn", "latency"], (name, charts)
+        assert charts == ["sli", "budget", "burn", "speed", "latency"], (name, charts)
     assert 'data-band="paging"' in html
     _check_otlp(result, otlp_receiver)
 
