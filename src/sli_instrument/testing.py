@@ -141,7 +141,13 @@ class Recording:
 
 @contextmanager
 def recording(**configure_kwargs: Any) -> Iterator[Recording]:
-    """Record every journey in memory for the duration of the block, starting from zero."""
+    """Record every journey in memory for the duration of the block, starting from zero.
+
+    A ``memory`` configuration that ``configure()`` already built is reused. Any other
+    configuration is shut down first (a test should not export to a collector), and the block's
+    private pipeline is shut down when it ends: call ``configure()`` again afterwards if later
+    code needs one. ``configure_kwargs`` go to ``configure()`` (e.g. ``temporality="delta"``).
+    """
     existing = current_configuration()
     owned_here = False
     if existing is not None and existing.settings.exporter == "memory" and existing.owned:
