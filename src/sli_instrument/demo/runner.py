@@ -9,63 +9,32 @@ policy, so the page during the incident is the page production would see. See do
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import shutil
-import socket
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
-from urllib.parse import urlparse
 
 from ..report.html import render
-from ..report.model import ReportData
-from ..report.timeline import PAGE, TICKET, JourneyTimeline, analyse
+from ..report.timeline import analyse
 from . import view
-from .apps import DemoSetupError, examples_dir, load_django_app, load_flask_app, serve
-from .driver import Tally, TrafficDriver
+from .apps import examples_dir, load_django_app, load_flask_app, serve
+from .collector import check_collector
+from .driver import TrafficDriver
+from .logs import CapturedLogs
+from .model import DEFAULT_OUT, DemoOptions, DemoResult
 from .sampler import Sampler
 from .scenario import SHOP, FaultPlan, Scenario, time_scale
+from .summary import alert_events, print_json, print_table
+
+__all__ = ["DEFAULT_OUT", "SLO_FILE", "DemoOptions", "DemoResult", "run_demo"]
 
 SLO_FILE = Path(__file__).with_name("shop.slo.yaml")
 SERVICE = "shop"
-DEFAULT_OUT = "sli-demo-report.html"
 REFRESH = 1.0
 
 AppLoader = Callable[[str], Any]
-
-
-@dataclass
-class DemoOptions:
-    framework: str = "flask"
-    duration: float = 30.0
-    out: str = DEFAULT_OUT
-    seed: int = 0
-    otlp_endpoint: Optional[str] = None
-    #: None: live view when standard output is a terminal.
-    live: Optional[bool] = None
-    #: The SLO file to evaluate the run against (default: the demo's own).
-    slo: Optional[str] = None
-    #: Print the final state as JSON instead of a table (no live view).
-    json: bool = False
-    threads: int = 12
-
-
-@dataclass
-class DemoResult:
-    data: ReportData
-    timelines: list[JourneyTimeline]
-    tally: dict[str, Tally]
-    report_path: Path
-    url: str
-    events: list[tuple[float, str, str, str]] = field(default_factory=list)
-    #: Failures the metrics counted once every request in flight had finished.
-    counted_failures: int = 0
-    #: Stopped by Ctrl-C before the end (the report covers what ran).
-    interrupted: bool = False
 
 
 def _load_app(framework: str) -> Any:
@@ -98,19 +67,6 @@ def _configure(options: DemoOptions) -> Any:
     else:
         os.environ["SLI_EXPORTER"] = "memory"
     return sli_instrument.configure(service_name=service)
-
-
-def alert_events(timelines: list[JourneyTimeline]) -> list[tuple[float, str, str, str]]:
-    """Every change of alert state: (seconds into the run, journey, from, to)."""
-    events = []
-    for t in timelines:
-        previous = "ok"
-        for elapsed, state in zip(t.elapsed, t.alert):
-            state = state if state in (PAGE, TICKET) else "ok"
-            if state != previous:
-                events.append((elapsed, t.name, previous, state))
-                previous = state
-    return sorted(events)
 
 
 def run_demo(
@@ -160,7 +116,7 @@ def run_demo(
     import sli_instrument
 
     started = time.monotonic()
-    with _CapturedLogs("opentelemetry", "sli_instrument") as logs:
+    with CapturedLogs("opentelemetry", "sli_instrument") as logs:
         try:
             plan.begin(options.duration)
             sampler.start()
@@ -187,76 +143,14 @@ def run_demo(
         result.counted_failures = sampler.current_failures()
         result.interrupted = interrupted
         if options.json:
-            _final_json(result, min(elapsed, options.duration), scale, out)
+            print_json(result, min(elapsed, options.duration), scale, out)
         else:
-            _final(result, min(elapsed, options.duration), scale, out, live)
+            print_table(result, min(elapsed, options.duration), scale, out, live)
         if options.otlp_endpoint:
             print("demo: sending the last metrics to the collector ...", file=err, flush=True)
         sli_instrument.shutdown(timeout_millis=5_000)
     logs.summarize(err)
     return result
-
-
-class _CapturedLogs(logging.Handler):
-    """Keeps library warnings (a collector that went away...) off the live view; summarized after.
-
-    The OpenTelemetry exporter logs every failed export; on a redrawn screen those lines would
-    tear the view apart, and in a pipe they would bury the table.
-    """
-
-    def __init__(self, *names: str) -> None:
-        super().__init__(logging.WARNING)
-        self._loggers = [logging.getLogger(name) for name in names]
-        self._saved: list[bool] = []
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(self.messages) < 1000:
-            self.messages.append(f"{record.name}: {record.getMessage()}")
-
-    def __enter__(self) -> _CapturedLogs:
-        for logger in self._loggers:
-            self._saved.append(logger.propagate)
-            logger.propagate = False
-            logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for logger, propagate in zip(self._loggers, self._saved):
-            logger.removeHandler(self)
-            logger.propagate = propagate
-
-    def summarize(self, err: TextIO) -> None:
-        if not self.messages:
-            return
-        last = " ".join(self.messages[-1].split())
-        last = last if len(last) <= 300 else last[:297] + "..."
-        print(
-            f"demo: {len(self.messages)} warning(s) from the libraries during the run; "
-            f"the last: {last}",
-            file=err,
-            flush=True,
-        )
-
-
-def check_collector(url: str, timeout: float = 2.0) -> None:
-    """Fail early, in one line, when nothing listens at the collector's address."""
-    parsed = urlparse(url)
-    host = parsed.hostname
-    if not host or parsed.scheme not in ("http", "https"):
-        raise DemoSetupError(
-            f"invalid --otlp-endpoint {url!r}: use a URL such as http://localhost:4318"
-        )
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise DemoSetupError(
-            f"cannot reach the collector at {url} ({reason}): start it, or run the demo "
-            "without --otlp-endpoint"
-        ) from None
 
 
 def _loop(
@@ -355,91 +249,3 @@ def _draw(
         )
     out.write(view.HOME + text.replace("\n", "\x1b[K\n") + "\x1b[K" + view.CLEAR_BELOW)
     out.flush()
-
-
-def _final_json(result: DemoResult, elapsed: float, scale: float, out: TextIO) -> None:
-    def last(values: list[Optional[float]]) -> Optional[float]:
-        return values[-1] if values else None
-
-    journeys = []
-    worst = view.worst_states(result.timelines)
-    for t in result.timelines:
-        journeys.append(
-            {
-                "journey": t.name,
-                "objective": None if t.objective is None else t.objective.availability,
-                "requests": int(t.requests),
-                "failures": int(t.failures),
-                "slow": int(t.slow),
-                "availability": last(t.availability_total),
-                "budget_remaining": last(t.budget_remaining),
-                "burn_rates": {w.label: last(w.values) for _, w in sorted(t.burn.items())},
-                "latency_seconds": {k: last(v) for k, v in t.series.latency.items()},
-                "state": t.state,
-                "worst_state": worst[t.name],
-            }
-        )
-    document = {
-        "service": result.data.service,
-        "seconds": round(elapsed, 3),
-        "time_scale": scale,
-        "interrupted": result.interrupted,
-        "journeys": journeys,
-        "alerts": [
-            {"seconds": round(e[0], 3), "journey": e[1], "from": e[2], "to": e[3]}
-            for e in result.events
-        ],
-        "clients": {
-            "sent": sum(t.sent for t in result.tally.values()),
-            "server_errors": sum(t.server_errors for t in result.tally.values()),
-        },
-        "counted_failures": result.counted_failures,
-        "report": str(result.report_path),
-    }
-    print(json.dumps(document, indent=2), file=out, flush=True)
-
-
-def _final(result: DemoResult, elapsed: float, scale: float, out: TextIO, live: bool) -> None:
-    lines = []
-    if live:
-        lines.append("")
-    simulated = elapsed * scale / 3600
-    lines.append(
-        f"Final state after {elapsed:.0f} s{' (interrupted)' if result.interrupted else ''} "
-        f"(= {simulated:.2g} hour of SLO time at 1 s = {scale / 60:g} min):"
-    )
-    width = shutil.get_terminal_size((200, 40)).columns if live else 200
-    lines += view.table(result.timelines, width=width, color=False)
-    lines.append("")
-    worst = view.worst_states(result.timelines)
-    for name, state in worst.items():
-        if state in (PAGE, TICKET):
-            spans = _spans(result.events, name, state)
-            lines.append(f"Alert: {name} reached {state.upper()} {spans}.")
-    if not any(state in (PAGE, TICKET) for state in worst.values()):
-        lines.append("Alerts: none fired.")
-    sent = sum(t.sent for t in result.tally.values())
-    server_errors = sum(t.server_errors for t in result.tally.values())
-    failures = result.counted_failures
-    lines.append(
-        f"Clients sent {sent:,} requests and saw {server_errors:,} server errors (5xx); "
-        f"the SLI metrics counted {failures:,.0f} failures."
-    )
-    lines.append(f"HTML report: {result.report_path}")
-    print("\n".join(lines), file=out, flush=True)
-
-
-def _spans(events: list[tuple[float, str, str, str]], journey: str, state: str) -> str:
-    parts = []
-    start: Optional[float] = None
-    for elapsed, name, _, to in events:
-        if name != journey:
-            continue
-        if to == state and start is None:
-            start = elapsed
-        elif to != state and start is not None:
-            parts.append(f"from {start:.1f} s to {elapsed:.1f} s")
-            start = None
-    if start is not None:
-        parts.append(f"from {start:.1f} s to the end")
-    return ", ".join(parts)
