@@ -117,7 +117,7 @@ def table(timelines: list[JourneyTimeline], *, width: int = 200, color: bool = F
     cols = columns(tuple(windows), recent)
     while sum(c.width + 2 for c in cols) > width and len(cols) > 2:
         cols.remove(min(cols, key=lambda c: c.priority))
-    header = "  ".join(f"{c.title:{c.align}{c.width}}" for c in cols)
+    header = "  ".join(f"{c.title:{c.align}{c.width}}" for c in cols).rstrip()
     lines = [f"{BOLD}{header}{RESET}" if color else header]
     for t in timelines:
         cells = []
