@@ -111,7 +111,8 @@ def _drive(
         bare_sampler.t0 = inst_sampler.t0
 
         def server_cpu(server: Server) -> float:
-            return sum(cpu_seconds(pid) or 0.0 for pid in [server.pid, *server.workers()])
+            # The master (gunicorn) or the one process (uvicorn) and the workers, each once.
+            return sum(cpu_seconds(pid) or 0.0 for pid in {server.pid, *server.workers()})
 
         def run(server: Server, seconds: float) -> tuple[LoadResult, float, float]:
             start = time.monotonic() - inst_sampler.t0
