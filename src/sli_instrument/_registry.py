@@ -8,7 +8,8 @@ must agree, so two parts of a code base cannot silently disagree about a thresho
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional, Union
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, Union, cast
 
 from ._contract import UNCLAIMED_JOURNEY
 from ._duration import parse_duration
@@ -267,7 +268,7 @@ def _check_statuses(name: str, value: object, source: str) -> frozenset[int] | N
             "must be a collection of HTTP status codes such as {500, 502, 503}"
         )
     codes = set()
-    for code in value:
+    for code in cast("Iterable[Any]", value):
         if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
             raise ConfigurationError(
                 f"invalid HTTP status {code!r} in failure_statuses for journey {name!r} "

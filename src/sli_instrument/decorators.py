@@ -50,7 +50,7 @@ def _finish(journey: Journey, start: float, outcome: str) -> None:
     _record(journey.stats, perf_counter() - start, outcome)
 
 
-_FunctionWrapper: Any = wrapt.FunctionWrapper
+_FunctionWrapper: Any = getattr(wrapt, "FunctionWrapper")  # noqa: B009 - untyped on some wrapt/Python pairs
 
 
 class _JourneyWrapper(_FunctionWrapper):  # type: ignore[misc]

@@ -156,7 +156,9 @@ def _group_documents(
     # 100 distinct values) and repeated names go to further documents with the same root values.
     pending: list[list[tuple[str, str, Target]]] = []
     for name, unit, target in group.metrics:
-        pieces = _split_histogram(target) if isinstance(target, dict) else [target]
+        pieces: list[Target] = (
+            list(_split_histogram(target)) if isinstance(target, dict) else [target]
+        )
         for i, piece in enumerate(pieces):
             for batch in pending[i:]:
                 if (
