@@ -122,11 +122,11 @@ class JourneyHandle:
             raise TypeError(f"@journey({self.journey.name!r}) decorates a callable, not {func!r}")
         target = getattr(func, "__func__", func)
         if inspect.isasyncgenfunction(target):
-            kind, wrapper = "asyncgen", _asyncgen_wrapper(self.journey)
+            kind, wrapper = "asyncgen", _iterator_wrapper(self.journey, _measured_async_generator)
         elif inspect.iscoroutinefunction(target):
             kind, wrapper = "coroutine", _coroutine_wrapper(self.journey)
         elif inspect.isgeneratorfunction(target):
-            kind, wrapper = "generator", _generator_wrapper(self.journey)
+            kind, wrapper = "generator", _iterator_wrapper(self.journey, _measured_generator)
         else:
             kind, wrapper = "sync", _sync_wrapper(self.journey)
         return _wrap(func, wrapper, self.journey, kind)  # type: ignore[no-any-return]
@@ -207,7 +207,11 @@ def _coroutine_wrapper(journey: Journey) -> Callable[..., Any]:
     return wrapper
 
 
-def _generator_wrapper(journey: Journey) -> Callable[..., Any]:
+def _iterator_wrapper(
+    journey: Journey, measure: Callable[[Journey, Any, float], Any]
+) -> Callable[..., Any]:
+    """For (async) generator functions: the call returns ``measure(...)`` around the iterator."""
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         scope = current_scope()
         if scope is not None:
@@ -215,7 +219,7 @@ def _generator_wrapper(journey: Journey) -> Callable[..., Any]:
                 scope.claim(journey)
             return wrapped(*args, **kwargs)
         start = perf_counter()
-        return _measured_generator(journey, wrapped(*args, **kwargs), start)
+        return measure(journey, wrapped(*args, **kwargs), start)
 
     return wrapper
 
@@ -234,19 +238,6 @@ def _measured_generator(journey: Journey, generator: Any, start: float) -> Any:
         raise
     finally:
         _finish(journey, start, outcome)
-
-
-def _asyncgen_wrapper(journey: Journey) -> Callable[..., Any]:
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        scope = current_scope()
-        if scope is not None:
-            if scope.journey is None:
-                scope.claim(journey)
-            return wrapped(*args, **kwargs)
-        start = perf_counter()
-        return _measured_async_generator(journey, wrapped(*args, **kwargs), start)
-
-    return wrapper
 
 
 async def _measured_async_generator(journey: Journey, agen: Any, start: float) -> Any:
