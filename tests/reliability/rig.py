@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from harness import Sampler, Server, memory_report, wait_until
+
 from tests.support.loadgen import LoadResult, Req, Response, fetch, run_load
 from tests.support.otlp_receiver import OTLPReceiver, totals
 

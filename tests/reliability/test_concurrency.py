@@ -15,10 +15,10 @@ from typing import Optional
 import pytest
 from harness import Server, wait_until
 from rig import recorded
-from tests.support.loadgen import LoadResult, Req, Response, run_load
-from tests.support.otlp_receiver import OTLPReceiver, points
 
 from conftest import FAULT_SECONDS, otlp_env, save_result
+from tests.support.loadgen import LoadResult, Req, Response, run_load
+from tests.support.otlp_receiver import OTLPReceiver, points
 
 pytestmark = [pytest.mark.timeout(300)]
 
@@ -47,6 +47,11 @@ def _journey_header(req: Req, response: Response) -> Optional[str]:
     got = response.header("X-Journey")
     if got != req.tag:
         return f"{req.method} {req.path}: X-Journey {got!r}, expected {req.tag!r}"
+    if req.path.startswith("/jitter/"):
+        # The journey outgoing calls would carry: none before the claim, this one after.
+        carried = response.header("X-Baggage")
+        if carried != f"->{req.tag}":
+            return f"{req.path}: baggage before>after the claim {carried!r}, expected '->{req.tag}'"
     return None
 
 

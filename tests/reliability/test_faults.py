@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from harness import Server, wait_until
 from rig import FAILING, Rig, recorded
-from tests.support.loadgen import Req, fetch, run_load
-from tests.support.otlp_receiver import OTLPReceiver, points
 
 from conftest import EXPORT_INTERVAL_MS, FAULT_SECONDS, otlp_env, save_result
+from tests.support.loadgen import Req, fetch, run_load
+from tests.support.otlp_receiver import OTLPReceiver, points
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 

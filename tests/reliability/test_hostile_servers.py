@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from harness import Server, wait_until
 from rig import recorded
-from tests.support.otlp_receiver import OTLPReceiver, points
 
 from conftest import otlp_env, save_result
+from tests.support.otlp_receiver import OTLPReceiver, points
 
 CANARY = b"zqxcanary"
 KNOWN = {"browse", "search", "checkout", "pay", "slow", "stream", "unclaimed", "mixed", "cart"}

@@ -24,10 +24,10 @@ from typing import Any, Callable
 import pytest
 from harness import Sampler, Server, cpu_count, cpu_seconds, memory_report, wait_until
 from rig import recorded
-from tests.support.loadgen import LoadResult, Req, run_in_subprocess
-from tests.support.otlp_receiver import OTLPReceiver
 
 from conftest import LOAD_SECONDS, LOAD_SLICE, LOAD_STRICT, otlp_env, save_result
+from tests.support.loadgen import LoadResult, Req, run_in_subprocess
+from tests.support.otlp_receiver import OTLPReceiver
 
 _BUDGET = LOAD_SECONDS * 2 * 1.5 + 180
 pytestmark = [pytest.mark.load, pytest.mark.timeout(_BUDGET)]

@@ -138,12 +138,26 @@ async def jitter(request: Request) -> Response:
     """Interleave many requests: sleep, name a journey chosen by the path, sleep, answer."""
     n = int(request.path_params["n"]) % JITTER_JOURNEYS
     await asyncio.sleep(random.random() * 0.002)
+    before = _baggage_journey()  # nothing yet: a value here leaked from an earlier request
     with JITTER[n]:
         await asyncio.sleep(random.random() * 0.002)
         if n % 2:
             await run_in_threadpool(mixed_work)  # a thread in the middle of the request
         await asyncio.sleep(random.random() * 0.002)
-        return _json("jitter", n=n)
+        response = _json("jitter", n=n)
+        if ECHO and INSTRUMENT:
+            response.headers["X-Baggage"] = f"{before}>{_baggage_journey()}"
+        return response
+
+
+def _baggage_journey() -> str:
+    """The journey an outgoing call made now would carry in its baggage."""
+    if not INSTRUMENT:
+        return "-"
+    from opentelemetry import baggage
+
+    value = baggage.get_baggage("sli.journey")
+    return str(value) if value else "-"
 
 
 routes = [

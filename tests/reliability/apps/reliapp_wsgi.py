@@ -149,9 +149,23 @@ def jitter(n: int) -> Response:
     _watch()
     n %= JITTER_JOURNEYS
     time.sleep(random.random() * 0.002)
+    before = _baggage_journey()  # nothing yet: a value here leaked from an earlier request
     with JITTER[n]:
         time.sleep(random.random() * 0.002)
-        return _finish(_body("jitter", n=n))
+        response = _finish(_body("jitter", n=n))
+        if ECHO and INSTRUMENT:
+            response.headers["X-Baggage"] = f"{before}>{_baggage_journey()}"
+        return response
+
+
+def _baggage_journey() -> str:
+    """The journey an outgoing call made now would carry in its baggage."""
+    if not INSTRUMENT:
+        return "-"
+    from opentelemetry import baggage
+
+    value = baggage.get_baggage("sli.journey")
+    return str(value) if value else "-"
 
 
 @app.after_request
