@@ -5,7 +5,7 @@ set the environment variables below; see docs/reliability.md.
 
 * ``SLI_LOAD_SECONDS``: seconds of load on each variant (bare, instrumented) of each app in the
   load tier (CI: 10; scripts/load: 60), delivered in alternating slices.
-* ``SLI_LOAD_SLICE``: seconds per slice (CI: 5; scripts/load: 10): bare and instrumented
+* ``SLI_LOAD_SLICE``: seconds per slice (default 5, CI and scripts/load): bare and instrumented
   alternate (ABBA) so both see the same background noise; throughputs are compared as medians
   over slices.
 * ``SLI_LOAD_STRICT=1``: assert the 5 % throughput bound (scripts/load); in CI the ratio is only

@@ -9,7 +9,7 @@ the load generator (its own process) to CPU 1, so the numbers measure the server
 for cores.
 
 ``SLI_LOAD_SECONDS`` (seconds of load on each variant: CI 10, scripts/load 60) and
-``SLI_LOAD_SLICE`` (CI 5, scripts/load 10) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load)
+``SLI_LOAD_SLICE`` (default 5) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load)
 asserts the 5 % throughput bound.
 """
 
