@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.otlp_receiver import series_key, totals
-from tests.support.tools import require_tool
 
 from sli_instrument.report.html import render  # noqa: F401 - the report module must import
+from tests.support.otlp_receiver import series_key, totals
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from tests.support.moto_server import moto_server
 
 from sli_instrument.cli import main
+from tests.support.moto_server import moto_server
 
 SLO = "service: shop\njourneys:\n  checkout:\n    availability: 99.9\n"
 

@@ -7,12 +7,12 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.slo_specs import journey
 
 from sli_instrument._recorder import recorder
 from sli_instrument._registry import registry
 from sli_instrument.demo.sampler import Sampler, histogram_quantile
 from sli_instrument.testing import recording
+from tests.support.slo_specs import journey
 
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset")]
 

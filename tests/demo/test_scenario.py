@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.support.report_data import T0
 
 from sli_instrument.demo.runner import SLO_FILE
 from sli_instrument.demo.scenario import SHOP, SIMULATED_SPAN, FaultPlan, time_scale
 from sli_instrument.report.model import JourneySeries
 from sli_instrument.report.timeline import OK, PAGE, analyse_series
 from sli_instrument.slo.loader import load_slo_file
+from tests.support.report_data import T0
 
 pytestmark = pytest.mark.core
 

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.support.report_data import report, series
-from tests.support.slo_specs import journey
 
 from sli_instrument.demo.driver import Tally
 from sli_instrument.demo.model import DemoResult
 from sli_instrument.demo.summary import alert_events, print_json, print_table
 from sli_instrument.report.timeline import analyse
+from tests.support.report_data import report, series
+from tests.support.slo_specs import journey
 
 pytestmark = pytest.mark.core
 

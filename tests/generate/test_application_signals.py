@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.slo_specs import DAY, HOUR, journey, shop_spec
-from tests.support.tools import assert_cfn_lint_clean
-
 from sli_instrument.generate.application_signals import build, render, slo_name
 from sli_instrument.slo.model import AlertWindow, SLOSpec
+from tests.support.slo_specs import DAY, HOUR, journey, shop_spec
+from tests.support.tools import assert_cfn_lint_clean
 
 
 def test_templates_pass_cfn_lint(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
-from tests.support.tools import assert_cfn_lint_clean
 
 from sli_instrument.errors import ConfigurationError
 from sli_instrument.generate.cloudwatch_alarms import AlarmOptions, build, render
 from sli_instrument.slo.model import AlertWindow, SLOSpec
+from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
+from tests.support.tools import assert_cfn_lint_clean
 
 
 def test_templates_pass_cfn_lint(tmp_path: Path) -> None:

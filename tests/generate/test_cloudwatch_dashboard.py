@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.slo_specs import journey, shop_spec
-from tests.support.tools import assert_cfn_lint_clean
 
 from sli_instrument.generate.cloudwatch_dashboard import (
     DashboardOptions,
@@ -19,6 +17,8 @@ from sli_instrument.generate.cloudwatch_dashboard import (
     render,
 )
 from sli_instrument.slo.model import SLOSpec
+from tests.support.slo_specs import journey, shop_spec
+from tests.support.tools import assert_cfn_lint_clean
 
 _ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

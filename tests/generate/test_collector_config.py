@@ -9,12 +9,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from tests.support.collector_schemas import COMPONENTS
-from tests.support.slo_specs import journey, shop_spec
 
 from sli_instrument import _contract as c
 from sli_instrument.generate.collector_config import CollectorOptions, build, render
 from sli_instrument.slo.model import SLOSpec
+from tests.support.collector_schemas import COMPONENTS
+from tests.support.slo_specs import journey, shop_spec
 
 INSTRUMENTS = (c.REQUESTS, c.FAILURES, c.SLOW, c.ABORTED, c.DURATION, c.TTFB)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "collector" / "ecs-sidecar.yaml"

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client import REGISTRY, generate_latest
-from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
-from tests.support.tools import require_tool
 
 import sli_instrument as sli
 from sli_instrument import _contract as c
@@ -24,6 +22,8 @@ from sli_instrument.generate.prometheus_rules import (
     windows,
 )
 from sli_instrument.slo.model import AlertWindow, SLOSpec
+from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
+from tests.support.tools import require_tool
 
 PROMTOOL_DIR = Path(__file__).parent / "promtool"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.slo_specs import shop_spec
 
 from sli_instrument.generate import TARGETS, GenerateOptions, generate, target_names
+from tests.support.slo_specs import shop_spec
 
 CORE_TARGETS = [
     "cloudwatch-alarms",

@@ -28,11 +28,11 @@ if not settings.configured:
 from django.core.exceptions import MiddlewareNotUsed  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from django.urls import clear_url_caches  # noqa: E402
-from tests.support.import_guard import run_with_blocked  # noqa: E402
 
 from sli_instrument import ConfigurationError  # noqa: E402
 from sli_instrument.django import SLIMiddleware  # noqa: E402
 from sli_instrument.testing import recording  # noqa: E402
+from tests.support.import_guard import run_with_blocked  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("sli_reset", "site")
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, Response, abort, stream_with_context
-from tests.support.import_guard import run_with_blocked
 
 import sli_instrument as sli
 from sli_instrument import ConfigurationError
 from sli_instrument.flask import SLI
 from sli_instrument.testing import recording
+from tests.support.import_guard import run_with_blocked
 
 pytestmark = pytest.mark.usefixtures("sli_reset")
 

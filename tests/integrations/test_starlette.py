@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+
+import sli_instrument as sli
+from sli_instrument.testing import recording
 from tests.support.import_guard import run_with_blocked
 from tests.support.servers import (
     ROOT,
@@ -17,9 +20,6 @@ from tests.support.servers import (
     wait_for_counts,
     walk_away_mid_stream,
 )
-
-import sli_instrument as sli
-from sli_instrument.testing import recording
 
 pytestmark = pytest.mark.usefixtures("sli_reset")
 

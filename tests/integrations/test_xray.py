@@ -16,11 +16,11 @@ flask = pytest.importorskip("flask")
 
 from aws_xray_sdk.core import AWSXRayRecorder  # noqa: E402
 from aws_xray_sdk.ext.flask.middleware import XRayMiddleware  # noqa: E402
-from tests.support.xray_daemon import XRayDaemon  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 import sli_instrument as sli  # noqa: E402
 from sli_instrument.integrations import xray  # noqa: E402
+from tests.support.xray_daemon import XRayDaemon  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("sli_reset")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.report_data import report, series
-from tests.support.slo_specs import journey
 
 from sli_instrument.report import charts
 from sli_instrument.report.timeline import analyse
+from tests.support.report_data import report, series
+from tests.support.slo_specs import journey
 
 pytestmark = pytest.mark.core
 

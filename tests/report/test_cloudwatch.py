@@ -12,13 +12,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from tests.support.moto_server import moto_server
 
 from sli_instrument.cli import main
 from sli_instrument.report.cloudwatch import CloudWatchSource, period_for
 from sli_instrument.report.sources import SourceError
 from sli_instrument.slo.loader import parse_slo
 from sli_instrument.slo.model import SLOSpec
+from tests.support.moto_server import moto_server
 
 SLO = """\
 service: shop

@@ -7,12 +7,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+
+from sli_instrument.report.html import render
 from tests.support.browser import dump_dom, screenshot
 from tests.support.png import read_png
 from tests.support.report_data import report, series
 from tests.support.slo_specs import journey
-
-from sli_instrument.report.html import render
 
 EXTERNAL = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I

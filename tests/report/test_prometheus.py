@@ -10,13 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.prometheus import query, run_prometheus, wait_until
-from tests.support.servers import free_port, serve
 
 from sli_instrument.cli import main
 from sli_instrument.report.prometheus import PrometheusSource
 from sli_instrument.report.sources import SourceError
 from sli_instrument.slo.loader import load_slo_file
+from tests.support.prometheus import query, run_prometheus, wait_until
+from tests.support.servers import free_port, serve
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
 
 from sli_instrument.report.summary import (
     Counts,
@@ -19,6 +18,7 @@ from sli_instrument.report.summary import (
     windows_needed,
 )
 from sli_instrument.slo.model import SLOSpec
+from tests.support.slo_specs import DAY, HOUR, MINUTE, journey, shop_spec
 
 pytestmark = pytest.mark.core
 

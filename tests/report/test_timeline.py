@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.report_data import T0, series
-from tests.support.slo_specs import journey
 
 from sli_instrument.report.model import JourneySeries
 from sli_instrument.report.timeline import NO_DATA, OK, PAGE, TICKET, analyse_series
+from tests.support.report_data import T0, series
+from tests.support.slo_specs import journey
 
 pytestmark = pytest.mark.core
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import yaml
+
 from tests.support.servers import free_port, stop
 from tests.support.tools import require_tool
 
