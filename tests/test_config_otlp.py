@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+import sli_instrument as sli
+from sli_instrument import _contract as c
 from tests.support.otlp_receiver import (
     AGGREGATION_CUMULATIVE,
     AGGREGATION_DELTA,
@@ -21,9 +24,6 @@ from tests.support.otlp_receiver import (
     series_key,
     totals,
 )
-
-import sli_instrument as sli
-from sli_instrument import _contract as c
 
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset", "clean_env")]
 

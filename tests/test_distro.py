@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.support.otlp_receiver import OTLPReceiver, all_resource_attributes, latest
 
 pytest.importorskip("opentelemetry.distro")

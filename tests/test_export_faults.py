@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 import pytest
-from tests.support.otlp_receiver import OTLPReceiver, latest
 from werkzeug.serving import make_server
 
 import sli_instrument as sli
+from tests.support.otlp_receiver import OTLPReceiver, latest
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("sli_reset")]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.support.otlp_receiver import OTLPReceiver, points
 from tests.support.rotel import RotelCollector, free_port, wait_listening
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.otlp_receiver import OTLPReceiver, spans
 
 from sli_instrument._xray_ids import XRayIdGenerator
+from tests.support.otlp_receiver import OTLPReceiver, spans
 
 ROOT = Path(__file__).resolve().parent.parent
 XRAY_ROOT = "5759e988bd862e3fe1be46a994272793"
