@@ -73,6 +73,10 @@ def read_documents(path: Path) -> list[dict[str, Any]]:
 def totals(docs: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
     result: dict[tuple[str, str], float] = {}
     for doc in docs:
+        if c.ATTR_JOURNEY not in doc:
+            # Not ours: e.g. the SDK's own otel.sdk.* metrics, which some SDK versions export
+            # through the same pipeline by default.
+            continue
         for directive in doc["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
                 value = doc[metric["Name"]]
