@@ -31,7 +31,7 @@ When standard output is not a terminal, a final table is printed instead of the 
 EPILOG = """\
 examples:
   sli-instrument demo
-  sli-instrument demo --duration 10 --out /tmp/report.html
+  sli-instrument demo --duration 10 --out report.html
   sli-instrument demo --app django --otlp-endpoint http://localhost:4318
 
 The demo exits 0 when it ran (the incident breaching the SLO is part of the show), and 130
