@@ -28,7 +28,6 @@ from .errors import ConfigurationError
 __all__ = [
     "BaggagePolicy",
     "annotate_span",
-    "attach_journey",
     "detach_journey",
     "enter_journey",
 ]
@@ -153,22 +152,8 @@ def enter_journey(journey: Journey, propagate: bool) -> Optional[tuple[Any, Any]
     return context.attach(ctx), ctx
 
 
-def attach_journey(journey: Journey) -> tuple[Any, Any]:
-    """Make outgoing calls of this request carry the journey; returns what detach needs."""
-    parent = _current_context()
-    if not parent:
-        ctx = _from_empty.get(journey.name)
-        if ctx is None:
-            ctx = _from_empty[journey.name] = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
-    else:
-        ctx = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
-    if _var is not None:
-        return _var.set(ctx), ctx
-    return context.attach(ctx), ctx
-
-
 def detach_journey(token: Any, ctx: Any) -> None:
-    """Undo :func:`attach_journey` at the end of the request, wherever the claim happened.
+    """Undo :func:`enter_journey` at the end of the request, wherever the claim happened.
 
     A claim made in a copied context (a thread pool, a task) usually dies with that copy: then
     the current context is not ``ctx`` and there is nothing to undo. But asgiref's
