@@ -1,4 +1,4 @@
-"""The request scope: first journey named wins; the claim hook never reaches the app."""
+"""The request scope: first journey named wins; a claim observer never reaches the app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from sli_instrument import registry
 from sli_instrument._context import close_scope, current_scope, open_scope
+from sli_instrument._observers import claim_observers
 
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset")]
 
@@ -28,25 +29,26 @@ def test_open_claim_close() -> None:
     assert current_scope() is None
 
 
-def test_on_claim_hook_called_once_and_its_errors_are_contained(
+def test_claim_observer_called_once_and_its_errors_are_contained(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, "sli_instrument")
     calls: list[str] = []
 
-    def hook(journey: object) -> None:
+    def observer(journey: object) -> None:
         calls.append(journey.name)  # type: ignore[attr-defined]
-        raise RuntimeError("hook failed")
+        raise RuntimeError("observer failed")
 
+    claim_observers.append(observer)
     scope, token = open_scope()
     try:
-        scope.on_claim = hook
         assert scope.claim(registry.register("a"))
         scope.claim(registry.register("b"))
     finally:
         close_scope(token)
+        claim_observers.remove(observer)
     assert calls == ["a"]
-    assert any("on_claim hook" in r.getMessage() for r in caplog.records)
+    assert any("journey-claim observer" in r.getMessage() for r in caplog.records)
 
 
 def test_threads_and_tasks_never_share_a_scope() -> None:

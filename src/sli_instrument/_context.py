@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from ._observers import claim_observers as _claim_observers
 from ._observers import notify_claim
@@ -11,16 +11,17 @@ from ._registry import Journey
 
 
 class RequestScope:
-    """One request being served. Middleware opens it; ``@journey`` names its journey."""
+    """One request being served. Middleware opens it; ``@journey`` names its journey.
 
-    __slots__ = ("journey", "on_claim", "source")
+    The HTTP middleware's scope (``_http.HTTPScope``) extends it: span attribute and baggage on
+    claim, classification and recording at the end.
+    """
+
+    __slots__ = ("journey", "source")
 
     def __init__(self) -> None:
         self.journey: Journey | None = None
         self.source: str | None = None
-        # Set by middleware that wants to react when the journey becomes known (span attribute,
-        # baggage for outgoing calls). Called once, with the claimed journey.
-        self.on_claim: Callable[[Journey], Any] | None = None
 
     def claim(self, journey: Journey, source: str = "decorator") -> bool:
         """Name the request's journey. The first journey named wins; later names are ignored."""
@@ -28,14 +29,6 @@ class RequestScope:
             return False
         self.journey = journey
         self.source = source
-        hook = self.on_claim
-        if hook is not None:
-            try:
-                hook(journey)
-            except Exception as exc:  # never into the app
-                from ._safety import report_internal_error
-
-                report_internal_error("on_claim hook", exc)
         if _claim_observers:
             notify_claim(journey)
         return True

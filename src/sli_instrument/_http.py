@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import Token
-from typing import Any, Optional, cast
+from typing import Any, Callable, Optional, cast
 
 from . import _contract as c
 from . import config as _config
 from ._context import RequestScope, _current
+from ._observers import claim_observers as _claim_observers
+from ._observers import notify_claim
 from ._propagation import BaggagePolicy, annotate_span, detach_journey, enter_journey
 from ._recorder import recorder
 from ._registry import Journey
@@ -39,30 +41,133 @@ _ABORTED = c.OUTCOME_ABORTED
 
 
 class HTTPScope(RequestScope):
-    """A request scope that also annotates the span and propagates the journey when claimed."""
+    """One HTTP request, from the middleware opening it to its one event being recorded.
 
-    __slots__ = ("_ctx", "_ctx_token", "_http", "fallback", "route")
+    Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
+    route map to the path; :meth:`claim` names the journey (and annotates the span and propagates
+    the journey); :meth:`record` classifies and records the event; :meth:`leave` closes the scope.
+    Those run on every request, so each is one method with the common case inline: this object
+    is the only one the library creates per request (the WSGI middleware's response wrapper is a
+    subclass of it). None of them raises into the application.
+    """
 
-    def __init__(self, http: HTTPInstrumentation) -> None:
-        RequestScope.__init__(self)
-        self._http = http
-        self._ctx: Any = None
-        self._ctx_token: Any = None
+    __slots__ = ("_ctx", "_ctx_token", "_token", "fallback", "http", "route")
+
+    def __init__(
+        self,
+        http: HTTPInstrumentation,
+        path: Optional[str] = None,
+        baggage_header: Optional[str] = None,
+    ) -> None:
+        # RequestScope.__init__'s two fields, set here: one frame less on every request.
+        self.journey: Optional[Journey] = None
+        self.source: Optional[str] = None
+        self.http = http
         #: Journey from the caller's baggage (allowlisted), used if nothing else claims the request.
         self.fallback: Optional[Journey] = None
         #: The route template the framework matched, when it says.
         self.route: Optional[str] = None
+        self._ctx: Any = None
+        self._ctx_token: Any = None
+        if _config._current is not http._seen_config:
+            http._adopt_slo_routes(_config._current)
+        self._token: Optional[Token[Optional[RequestScope]]] = _current.set(self)
+        if path is None and baggage_header is None:
+            return
+        try:
+            routes = http.routes
+            if path is not None and routes is not None:
+                journey = routes.match_path(path)
+                if journey is not None:
+                    self.claim(journey, "route map")
+            baggage = http.baggage
+            if baggage_header is not None and baggage is not None:
+                self.fallback = baggage.journey_from(baggage_header)
+        except Exception as exc:  # the request is still measured, under the other sources
+            report_internal_error("naming a request's journey from its path or baggage", exc)
 
     def claim(self, journey: Journey, source: str = "decorator") -> bool:
-        if not RequestScope.claim(self, journey, source):
+        # RequestScope.claim inline (first journey named wins), then span and baggage.
+        if self.journey is not None:
             return False
+        self.journey = journey
+        self.source = source
+        if _claim_observers:
+            notify_claim(journey)
         try:
-            attached = enter_journey(journey, self._http.propagate)
+            attached = enter_journey(journey, self.http.propagate)
             if attached is not None:
                 self._ctx_token, self._ctx = attached
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True
+
+    def route_known(self, template: Optional[str]) -> None:
+        """The framework matched ``template``: it may name the journey via the route map."""
+        try:
+            if template is None:
+                return
+            self.route = template
+            routes = self.http.routes
+            if self.journey is None and routes is not None:
+                journey = routes.match_template(template)
+                if journey is not None:
+                    self.claim(journey, "route map")
+        except Exception as exc:
+            report_internal_error("matching a route template", exc)
+
+    def record(
+        self,
+        duration: float,
+        status: Optional[int],
+        exception: Optional[BaseException],
+        aborted: bool,
+        ttfb: Optional[float],
+        request: Any,
+    ) -> None:
+        """Classify and record the request's one event."""
+        try:
+            journey = self.journey
+            if journey is None:
+                journey = self._unclaimed_journey()
+                if journey is None:
+                    return
+            if aborted:
+                outcome = _ABORTED
+            else:
+                outcome = self.http.policy.classify(journey, status, exception, request)
+            _record(journey.stats, duration, outcome, ttfb)
+        except Exception as exc:
+            report_internal_error("recording an HTTP request", exc)
+
+    def _unclaimed_journey(self) -> Optional[Journey]:
+        """Nothing named the request: the caller's allowed baggage, else the unclaimed policy."""
+        journey = self.fallback
+        if journey is None:
+            journey = self.http.unclaimed.journey_for(self.route)
+            if journey is None:
+                return None
+        self.journey = journey
+        annotate_span(journey)
+        return journey
+
+    def leave(self) -> None:
+        """Close the request scope and take the journey's baggage out of the context."""
+        try:
+            ctx_token = self._ctx_token
+            if ctx_token is not None:
+                self._ctx_token = None
+                detach_journey(ctx_token, self._ctx)
+            token = self._token
+            if token is not None:
+                self._token = None
+                _current.reset(token)
+        except ValueError:
+            # Closed from another context than it was opened in (a server that iterates a WSGI
+            # body in another thread): the opening context still holds it, which is harmless.
+            pass
+        except Exception as exc:
+            report_internal_error("closing a request scope", exc)
 
 
 class HTTPInstrumentation:
@@ -70,6 +175,7 @@ class HTTPInstrumentation:
 
     __slots__ = (
         "_explicit_routes",
+        "_route_listeners",
         "_seen_config",
         "_source",
         "baggage",
@@ -77,6 +183,7 @@ class HTTPInstrumentation:
         "propagate",
         "routes",
         "unclaimed",
+        "wants_route",
     )
 
     def __init__(
@@ -92,12 +199,18 @@ class HTTPInstrumentation:
     ) -> None:
         self._source = source
         self._explicit_routes = routes
+        self._route_listeners: list[Callable[[], object]] = []
+        self.wants_route = False  # set below, once the options are known
         self.routes = RouteMap(routes, source=source) if routes is not None else None
         if self.routes is not None and not self.routes:
             self.routes = None
         self._seen_config: Any = None
         self._adopt_slo_routes(_config._current)
         self.unclaimed = UnclaimedPolicy(unclaimed, source=source)
+        #: Whether the route template the framework matched is used at all: by the route map, or
+        #: by the ``"route"`` unclaimed policy. Integrations skip looking it up when it is not
+        #: (Flask's url_rule hook is not even installed), which is the default.
+        self.wants_route = self.routes is not None or self.unclaimed.policy == "route"
         baggage = BaggagePolicy(baggage_journeys, source=source)
         self.baggage = baggage if baggage else None
         self.policy = OutcomePolicy(failure_statuses, classifier, source=source)
@@ -117,87 +230,30 @@ class HTTPInstrumentation:
             self.routes = routes if routes else None
         except Exception as exc:
             report_internal_error("adopting the routes of the SLO file", exc)
+            return
+        if self.routes is not None and not self.wants_route:
+            self.wants_route = True
+            for listener in self._route_listeners:
+                try:
+                    listener()
+                except Exception as exc:
+                    report_internal_error("starting to read route templates", exc)
+
+    def when_route_wanted(self, listener: Callable[[], object]) -> None:
+        """Call ``listener`` once route templates become wanted (an SLO file with routes was
+        configured after this middleware was created); now if they already are."""
+        if self.wants_route:
+            listener()
+        else:
+            self._route_listeners.append(listener)
 
     # -- request time ---------------------------------------------------------------------------
-    def open(
-        self, path: Optional[str], baggage_header: Optional[str]
-    ) -> tuple[HTTPScope, Token[Optional[RequestScope]]]:
-        """Open the request scope (callers catch our errors and then serve the request bare)."""
-        if _config._current is not self._seen_config:
-            self._adopt_slo_routes(_config._current)
-        scope = HTTPScope(self)
-        token = _current.set(scope)
-        try:
-            if path is not None and self.routes is not None:
-                journey = self.routes.match_path(path)
-                if journey is not None:
-                    scope.claim(journey, "route map")
-            if baggage_header is not None and self.baggage is not None:
-                scope.fallback = self.baggage.journey_from(baggage_header)
-        except Exception as exc:  # the request is still measured, under the other sources
-            report_internal_error("naming a request's journey from its path or baggage", exc)
-        return scope, token
-
-    def route_known(self, scope: Optional[RequestScope], template: Optional[str]) -> None:
-        """The framework matched ``template``: it may name the journey via the route map."""
-        try:
-            if not isinstance(scope, HTTPScope) or template is None:
-                return
-            scope.route = template
-            if scope.journey is None and self.routes is not None:
-                journey = self.routes.match_template(template)
-                if journey is not None:
-                    scope.claim(journey, "route map")
-        except Exception as exc:
-            report_internal_error("matching a route template", exc)
-
-    def resolve(self, scope: HTTPScope) -> Optional[Journey]:
-        journey = scope.journey
-        if journey is None:
-            journey = scope.fallback
-            if journey is None:
-                journey = self.unclaimed.journey_for(scope.route)
-                if journey is None:
-                    return None
-            scope.journey = journey
-            annotate_span(journey)
-        return journey
-
-    def finish(
-        self,
-        scope: HTTPScope,
-        duration: float,
-        status: Optional[int],
-        exception: Optional[BaseException],
-        aborted: bool,
-        ttfb: Optional[float],
-        request: Any,
-    ) -> None:
-        """Classify and record the request's one event. Never raises."""
-        try:
-            journey = self.resolve(scope)
-            if journey is None:
-                return
-            if aborted:
-                outcome = _ABORTED
-            else:
-                outcome = self.policy.classify(journey, status, exception, request)
-            _record(journey.stats, duration, outcome, ttfb)
-        except Exception as exc:
-            report_internal_error("recording an HTTP request", exc)
+    def open(self, path: Optional[str] = None, baggage_header: Optional[str] = None) -> HTTPScope:
+        """Open a request's scope (callers catch our errors and then serve the request bare)."""
+        return HTTPScope(self, path, baggage_header)
 
     @staticmethod
-    def close(scope: HTTPScope, token: Optional[Token[Optional[RequestScope]]]) -> None:
-        """Leave the request scope (and the journey baggage). Never raises."""
-        try:
-            if scope._ctx_token is not None:
-                detach_journey(scope._ctx_token, scope._ctx)
-                scope._ctx_token = None
-            if token is not None:
-                _current.reset(token)
-        except ValueError:
-            # Closed from another context than it was opened in (a server that iterates a WSGI
-            # body in another thread): the opening context still holds it, which is harmless.
-            pass
-        except Exception as exc:
-            report_internal_error("closing a request scope", exc)
+    def route_known(scope: Optional[RequestScope], template: Optional[str]) -> None:
+        """For custom integrations: the framework matched ``template`` for the current request."""
+        if isinstance(scope, HTTPScope):
+            scope.route_known(template)

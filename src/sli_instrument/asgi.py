@@ -99,7 +99,8 @@ class ASGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            request, token = http.open(
+            request = HTTPScope(
+                http,
                 scope.get("path") if http.routes is not None else None,
                 _baggage_header(scope) if http.baggage is not None else None,
             )
@@ -143,13 +144,13 @@ class ASGIMiddleware:
         except BaseException as exc:
             if not state[2]:
                 self._finish(request, start, state, exc, state[3], scope)
-            http.close(request, token)
+            request.leave()
             raise
         if not state[2]:
             # Returned without completing the response: the server answers 500 itself if nothing
             # started, and cuts the connection otherwise.
             self._finish(request, start, state, None, state[3], scope, complete=False)
-        http.close(request, token)
+        request.leave()
 
     def _finish(
         self,
@@ -164,13 +165,13 @@ class ASGIMiddleware:
         state[2] = True
         duration = perf_counter() - start
         try:
-            if request.route is None:
+            if request.route is None and request.http.wants_route:
                 template = self.route_template(scope)
                 if template is not None:
-                    self.http.route_known(request, template)
+                    request.route_known(template)
             ttfb = state[1]
             # A response the application left unfinished has no status to judge by: failure.
             status = state[0] if complete else None
-            self.http.finish(request, duration, status, exc, aborted, ttfb, scope)
+            request.record(duration, status, exc, aborted, ttfb, scope)
         except Exception as error:
             report_internal_error("finishing an ASGI request", error)

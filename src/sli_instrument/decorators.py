@@ -16,6 +16,7 @@ The exception always propagates unchanged.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from contextvars import ContextVar
 from time import perf_counter
@@ -58,22 +59,25 @@ class _JourneyWrapper(_FunctionWrapper):  # type: ignore[misc]
 
 
 def _wrap(func: Any, wrapper: Callable[..., Any], journey: Journey, kind: str) -> Any:
-    """Wrap ``func`` with wrapt, with a shorter call path for plain functions.
+    """Wrap ``func``: a plain function for a plain (coroutine) function, wrapt for the rest.
 
-    For an unbound call wrapt looks up ``__self__`` on the wrapped function (a bound method
-    wrapped directly carries its instance there); on a plain function that lookup fails, and
-    building the AttributeError costs more than everything else we do per call. Every attribute
-    read on a wrapt proxy is also slow (it goes through the proxy's lookup). So a plain function
-    gets a wrapper class of its own whose ``__call__`` closes over the function and the journey:
-    no failed lookup, no proxy attribute read, and for a synchronous function the event is
-    measured right there, in one Python frame. Binding as a method still goes through wrapt's
-    descriptor and BoundFunctionWrapper, unchanged.
+    A plain synchronous or coroutine function gets a plain function of the same kind back,
+    with ``functools.update_wrapper`` metadata (``__wrapped__``, so ``inspect.signature`` sees the
+    original). It binds as a method like any function, and it is cheap where frameworks look at
+    it on every request: Flask's ``ensure_sync`` and Django's handler call
+    ``inspect.iscoroutinefunction`` on the view per request, which costs about three times as much
+    on a wrapt proxy (every attribute read goes through the proxy) as on a function.
+
+    Everything else goes through wrapt's FunctionWrapper: classmethod and staticmethod objects
+    (either decorator order), bound methods, callable objects, and generator and async generator
+    functions, whose wrapper must still *be* one for ``inspect`` while the journey is claimed at
+    the call, not at the first iteration.
     """
     if not (inspect.isfunction(func) and not hasattr(func, "__self__")):
         return _JourneyWrapper(func, wrapper)
     if kind == "sync":
 
-        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        def measured(*args: Any, **kwargs: Any) -> Any:
             scope = current_scope()
             if scope is None:
                 start = perf_counter()
@@ -88,13 +92,26 @@ def _wrap(func: Any, wrapper: Callable[..., Any], journey: Journey, kind: str) -
                 scope.claim(journey)
             return func(*args, **kwargs)
 
+    elif kind == "coroutine":
+
+        async def measured(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            scope = current_scope()
+            if scope is None:
+                start = perf_counter()
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
+                    raise
+                _record(journey.stats, perf_counter() - start, _SUCCESS)
+                return result
+            if scope.journey is None:
+                scope.claim(journey)
+            return await func(*args, **kwargs)
+
     else:
-
-        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return wrapper(func, None, args, kwargs)
-
-    cls = type("JourneyFunctionWrapper", (_JourneyWrapper,), {"__call__": __call__})
-    return cls(func, wrapper)
+        return _JourneyWrapper(func, wrapper)
+    return functools.update_wrapper(measured, func)
 
 
 class JourneyHandle:

@@ -21,11 +21,9 @@ the server's own ``wsgi.file_wrapper`` is returned untouched, so the server can 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextvars import Token
 from time import perf_counter
 from typing import Any, Callable, Optional
 
-from ._context import RequestScope
 from ._http import HTTPInstrumentation, HTTPScope
 from ._safety import report_internal_error
 
@@ -69,91 +67,80 @@ class WSGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            scope, token = http.open(
+            body = _Body(
+                http,
                 environ.get("PATH_INFO") if http.routes is not None else None,
                 environ.get("HTTP_BAGGAGE") if http.baggage is not None else None,
             )
-            body = _Body(http, scope, token, start, environ, start_response)
         except Exception as exc:
             report_internal_error("opening a WSGI request", exc)
             return self.app(environ, start_response)
+        # The response side of the request's one object (see _Body); set here, not in an
+        # __init__ of its own, to keep one constructor frame per request.
+        body._start = start
+        body._environ = environ
+        body._start_response = start_response
+        body._status = None
+        body._ttfb = None
+        body._streamed = False
+        body._result = None
+        body._exhausted = False
+        body._closed = False
         try:
             result = self.app(environ, body.start_response)
         except BaseException as exc:
-            body.fail(exc)
+            body._finish(exc, aborted=False)
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if file_wrapper is not None and _is_instance(result, file_wrapper):
             # The server sends it with sendfile() only if it gets its own wrapper back: keep it,
             # and let the event end now (the file is ready; only the transfer remains).
-            body.complete()
+            body._exhausted = True
+            body._finish(None, aborted=False)
             return result
-        return body.wrap(result)
+        body._result = result
+        try:
+            if hasattr(result, "__len__"):
+                body.__class__ = _SizedBody
+        except Exception:  # pragma: no cover - defensive
+            pass
+        return body
 
 
-class _Body:
-    """The application's response iterable, measured. Also receives ``start_response``."""
+class _Body(HTTPScope):
+    """The request's scope and the application's response iterable, measured, in one object.
+
+    Also receives ``start_response``. The request's event ends in :meth:`close` (or when the
+    application raises, or returns a file for the server to send).
+    """
 
     __slots__ = (
         "_closed",
         "_environ",
         "_exhausted",
-        "_http",
         "_result",
-        "_scope",
         "_start",
         "_start_response",
         "_status",
         "_streamed",
-        "_token",
         "_ttfb",
     )
 
-    def __init__(
-        self,
-        http: HTTPInstrumentation,
-        scope: HTTPScope,
-        token: Token[Optional[RequestScope]],
-        start: float,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-    ) -> None:
-        self._http = http
-        self._scope = scope
-        self._token: Optional[Token[Optional[RequestScope]]] = token
-        self._start = start
-        self._environ = environ
-        self._start_response = start_response
-        self._status: Optional[str] = None
-        self._ttfb: Optional[float] = None
-        self._streamed = False
-        self._result: Any = None
-        self._exhausted = False
-        self._closed = False
+    _start: float
+    _environ: dict[str, Any]
+    _start_response: Callable[..., Any]
+    _status: Optional[str]
+    _ttfb: Optional[float]
+    _streamed: bool
+    _result: Any
+    _exhausted: bool
+    _closed: bool
 
     def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
         self._status = status
         if exc_info is None:
             return self._start_response(status, headers)
         return self._start_response(status, headers, exc_info)
-
-    def wrap(self, result: Any) -> Any:
-        self._result = result
-        try:
-            if hasattr(result, "__len__"):
-                self.__class__ = _SizedBody
-        except Exception:  # pragma: no cover - defensive
-            pass
-        return self
-
-    def complete(self) -> None:
-        """The application returned a body that the server sends without us (a file)."""
-        self._exhausted = True
-        self._finish(None, aborted=False)
-
-    def fail(self, exc: BaseException) -> None:
-        """The application raised instead of returning a body."""
-        self._finish(exc, aborted=False)
 
     def __iter__(self) -> Iterator[bytes]:
         # A generator: resuming one per chunk costs less than a Python-level __next__.
@@ -190,22 +177,18 @@ class _Body:
         if self._closed:
             return
         self._closed = True
-        end = perf_counter()
-        http = self._http
-        try:
-            duration = end - self._start
-            ttfb = self._ttfb if self._streamed else None
-            status = self._status
-            code: Optional[int] = None
-            if status is not None:
-                try:
-                    code = int(status[:3])
-                except (TypeError, ValueError):  # not a PEP 3333 status: judged as no status
-                    code = None
-            http.finish(self._scope, duration, code, exc, aborted, ttfb, self._environ)
-        finally:
-            http.close(self._scope, self._token)
-            self._token = None
+        duration = perf_counter() - self._start
+        status = self._status
+        code: Optional[int] = None
+        if status is not None:
+            try:
+                code = int(status[:3])
+            except (TypeError, ValueError):  # not a PEP 3333 status: judged as no status
+                code = None
+        self.record(
+            duration, code, exc, aborted, self._ttfb if self._streamed else None, self._environ
+        )
+        self.leave()
 
 
 def _is_instance(value: Any, kind: Any) -> bool:

@@ -53,20 +53,28 @@ def call(method, path, query, body, headers):
         result.close()
 
 
-for _ in range(200):
+for _ in range(WARMUP):
     for request in mix:
         call(*request)
 start = time.process_time()
-for _ in range(400):
+for _ in range(ROUNDS):
     for request in mix:
         call(*request)
-print((time.process_time() - start) / (400 * len(mix)) * 1e6)
+print((time.process_time() - start) / (ROUNDS * len(mix)) * 1e6)
 """
+
+#: Requests in one round of the mix above.
+MIX_SIZE = 8
+
+
+def child_source(warmup: int = 200, rounds: int = 400) -> str:
+    """The child program: ``warmup`` rounds of the mix, then ``rounds`` timed ones."""
+    return f"WARMUP = {warmup}\nROUNDS = {rounds}\n" + _CHILD
 
 
 def measure(instrumented: bool) -> float:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, "1" if instrumented else "0", str(APPS), str(SLO)],
+        [sys.executable, "-c", child_source(), "1" if instrumented else "0", str(APPS), str(SLO)],
         capture_output=True,
         text=True,
         check=True,

@@ -18,7 +18,6 @@ content was exhausted, or a request cancelled because the client disconnected, i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextvars import Token
 from time import perf_counter
 from typing import Any, Callable, Optional
 
@@ -27,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.utils.module_loading import import_string
 
-from .._context import RequestScope, current_scope
+from .._context import current_scope
 from .._http import HTTPInstrumentation, HTTPScope
 from .._safety import report_internal_error
 from ..errors import ConfigurationError
@@ -88,46 +87,48 @@ class SLIMiddleware:
         if self._async:
             return self.__acall__(request)
         start = perf_counter()
-        opened = self._open(request)
-        if opened is None:
+        scope = self._open(request)
+        if scope is None:
             return self.get_response(request)
-        scope, token = opened
         try:
             response = self.get_response(request)
         except BaseException as exc:
             self._fail(scope, start, exc, request)
-            self.http.close(scope, token)
+            scope.leave()
             raise
         self._measure(response, request, scope, start)
-        self.http.close(scope, token)
+        scope.leave()
         return response
 
     async def __acall__(self, request: Any) -> Any:
         start = perf_counter()
-        opened = self._open(request)
-        if opened is None:
+        scope = self._open(request)
+        if scope is None:
             return await self.get_response(request)
-        scope, token = opened
         try:
             response = await self.get_response(request)
         except BaseException as exc:  # CancelledError: Django cancels us when the client leaves
             self._fail(scope, start, exc, request)
-            self.http.close(scope, token)
+            scope.leave()
             raise
         self._measure(response, request, scope, start)
-        self.http.close(scope, token)
+        scope.leave()
         return response
 
     def process_view(self, request: Any, view_func: Any, args: Any, kwargs: Any) -> None:
+        if not self.http.wants_route:
+            return
         match = getattr(request, "resolver_match", None)
-        if match is not None:
-            self.http.route_known(current_scope(), match.route)
+        scope = current_scope()
+        if match is not None and isinstance(scope, HTTPScope):
+            scope.route_known(match.route)
 
     # -- internals ------------------------------------------------------------------------------
-    def _open(self, request: Any) -> Optional[tuple[HTTPScope, Token[Optional[RequestScope]]]]:
+    def _open(self, request: Any) -> Optional[HTTPScope]:
         http = self.http
         try:
-            return http.open(
+            return HTTPScope(
+                http,
                 request.path_info if http.routes is not None else None,
                 request.META.get("HTTP_BAGGAGE") if http.baggage is not None else None,
             )
@@ -137,18 +138,18 @@ class SLIMiddleware:
 
     def _fail(self, scope: HTTPScope, start: float, exc: BaseException, request: Any) -> None:
         self._learn_route(scope, request)
-        self.http.finish(scope, perf_counter() - start, None, exc, False, None, request)
+        scope.record(perf_counter() - start, None, exc, False, None, request)
 
     def _learn_route(self, scope: HTTPScope, request: Any) -> None:
-        if scope.route is None:
+        if scope.route is None and self.http.wants_route:
             match = getattr(request, "resolver_match", None)
             if match is not None:
-                self.http.route_known(scope, match.route)
+                scope.route_known(match.route)
 
     def _measure(self, response: Any, request: Any, scope: HTTPScope, start: float) -> None:
         try:
             self._learn_route(scope, request)
-            _Measured(self.http, scope, start, response, request)
+            _Measured(scope, start, response, request)
         except Exception as exc:
             report_internal_error("measuring a Django response", exc)
 
@@ -183,13 +184,9 @@ class _Measured:
         "_scope",
         "_start",
         "_ttfb",
-        "http",
     )
 
-    def __init__(
-        self, http: HTTPInstrumentation, scope: HTTPScope, start: float, response: Any, request: Any
-    ) -> None:
-        self.http = http
+    def __init__(self, scope: HTTPScope, start: float, response: Any, request: Any) -> None:
         self._scope = scope
         self._start = start
         self._request = request
@@ -248,8 +245,7 @@ class _Measured:
             aborted = failed is None and not self._exhausted
             response = self._response
             self._response = None  # the response must not outlive its request through us
-            self.http.finish(
-                self._scope,
+            self._scope.record(
                 duration,
                 response.status_code,
                 failed,

@@ -8,8 +8,9 @@ SLI(app, routes={"/cart/<int:item_id>": "cart"})
 ```
 
 The application's ``wsgi_app`` is wrapped in :class:`sli_instrument.WSGIMiddleware` (streaming-
-correct latency, TTFB, aborted responses), and a ``before_request`` hook, run first, tells it the
-matched ``url_rule`` (blueprint prefixes included). Options come from the arguments, then from
+correct latency, TTFB, aborted responses). When route templates are used (a route map, from the
+options or the SLO file, or ``unclaimed="route"``), a ``before_request`` hook, run first, tells it
+the matched ``url_rule`` (blueprint prefixes included). Options come from the arguments, then from
 ``app.config["SLI_INSTRUMENT"]`` (a dict with the same keys, plus ``enabled``). The state lives in
 ``app.extensions["sli_instrument"]``; nothing global refers to the app.
 
@@ -24,7 +25,7 @@ from typing import Any, Optional
 from flask import Flask, request
 
 from .._context import current_scope
-from .._http import HTTPInstrumentation
+from .._http import HTTPInstrumentation, HTTPScope
 from .._safety import report_internal_error
 from ..errors import ConfigurationError
 from ..wsgi import WSGIMiddleware
@@ -70,12 +71,22 @@ class SLI:
         def tell_route() -> None:
             try:
                 rule = request.url_rule
-                if rule is not None:
-                    http.route_known(current_scope(), rule.rule)
+                scope = current_scope()
+                if rule is not None and isinstance(scope, HTTPScope):
+                    scope.route_known(rule.rule)
             except Exception as exc:
                 report_internal_error("reading the Flask url_rule", exc)
 
-        app.before_request_funcs.setdefault(None, []).insert(0, tell_route)
+        def install_route_hook() -> None:
+            # First, so that the route map names the journey before the view runs. A new list,
+            # not an insert: a request iterating the old list meanwhile runs each hook once.
+            hooks = app.before_request_funcs.get(None, [])
+            if tell_route not in hooks:
+                app.before_request_funcs[None] = [tell_route, *hooks]
+
+        # The hook costs a request-context lookup and a call on every request, so it is there
+        # only while something uses route templates (a route map, or unclaimed="route").
+        http.when_route_wanted(install_route_hook)
         app.extensions[EXTENSION_KEY] = http
 
 
