@@ -38,6 +38,8 @@ __all__ = ["HTTPInstrumentation", "HTTPScope"]
 
 _record = recorder.record
 _ABORTED = c.OUTCOME_ABORTED
+_FAILURE = c.OUTCOME_FAILURE
+_SUCCESS = c.OUTCOME_SUCCESS
 
 
 class HTTPScope(RequestScope):
@@ -45,7 +47,9 @@ class HTTPScope(RequestScope):
 
     Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
     route map to the path; :meth:`claim` names the journey (and annotates the span and propagates
-    the journey); :meth:`record` classifies and records the event; :meth:`leave` closes the scope.
+    the journey); :meth:`end` classifies and records the event and leaves the scope, unless
+    :meth:`leave` did already (Django leaves when its middleware returns, and ends when the
+    response is closed).
     Those run on every request, so each is one method with the common case inline: this object
     is the only one the library creates per request (the WSGI middleware's response wrapper is a
     subclass of it). None of them raises into the application.
@@ -116,7 +120,7 @@ class HTTPScope(RequestScope):
         except Exception as exc:
             report_internal_error("matching a route template", exc)
 
-    def record(
+    def end(
         self,
         duration: float,
         status: Optional[int],
@@ -125,20 +129,31 @@ class HTTPScope(RequestScope):
         ttfb: Optional[float],
         request: Any,
     ) -> None:
-        """Classify and record the request's one event."""
+        """Classify and record the request's one event, then :meth:`leave` (if not done yet)."""
         try:
             journey = self.journey
             if journey is None:
                 journey = self._unclaimed_journey()
-                if journey is None:
-                    return
-            if aborted:
-                outcome = _ABORTED
-            else:
-                outcome = self.http.policy.classify(journey, status, exception, request)
-            _record(journey.stats, duration, outcome, ttfb)
+            if journey is not None:
+                http = self.http
+                if aborted:
+                    outcome = _ABORTED
+                elif (
+                    exception is None
+                    and status is not None
+                    and http.default_outcomes
+                    and journey.classifier is None
+                    and journey.failure_statuses is None
+                ):
+                    # OutcomePolicy.classify's default rule, inline: the case of most requests.
+                    outcome = _FAILURE if status >= 500 else _SUCCESS
+                else:
+                    outcome = http.policy.classify(journey, status, exception, request)
+                _record(journey.stats, duration, outcome, ttfb)
         except Exception as exc:
             report_internal_error("recording an HTTP request", exc)
+        if self._token is not None:
+            self.leave()
 
     def _unclaimed_journey(self) -> Optional[Journey]:
         """Nothing named the request: the caller's allowed baggage, else the unclaimed policy."""
@@ -179,6 +194,7 @@ class HTTPInstrumentation:
         "_seen_config",
         "_source",
         "baggage",
+        "default_outcomes",
         "policy",
         "propagate",
         "routes",
@@ -214,6 +230,10 @@ class HTTPInstrumentation:
         baggage = BaggagePolicy(baggage_journeys, source=source)
         self.baggage = baggage if baggage else None
         self.policy = OutcomePolicy(failure_statuses, classifier, source=source)
+        #: No middleware-wide classifier or statuses: a journey without its own rule gets the
+        #: default one (5xx fails), which HTTPScope.end applies without a call.
+        policy = self.policy
+        self.default_outcomes = policy.classifier is None and policy.failure_statuses is None
         self.propagate = bool(propagate)
 
     def _adopt_slo_routes(self, configuration: Any) -> None:

@@ -172,6 +172,6 @@ class ASGIMiddleware:
             ttfb = state[1]
             # A response the application left unfinished has no status to judge by: failure.
             status = state[0] if complete else None
-            request.record(duration, status, exc, aborted, ttfb, scope)
+            request.end(duration, status, exc, aborted, ttfb, scope)
         except Exception as error:
             report_internal_error("finishing an ASGI request", error)

@@ -214,7 +214,9 @@ def _build_owned(settings: Settings, exporter_instance: Any) -> Configuration:
         metric_readers=[reader] if reader is not None else [],
         shutdown_on_exit=False,
     )
-    recorder.bind(provider, owns_histograms=reader is not None)
+    # Every reader of this provider is ours, and merges our histograms at export; with exporter
+    # "none" there is no reader, and recording into SDK histograms nobody reads would only cost.
+    recorder.bind(provider, owns_histograms=True)
     if settings.install_global and not _is_installed(metrics.get_meter_provider()):
         metrics.set_meter_provider(provider)
         _installed_by_us.add(provider)
@@ -393,7 +395,9 @@ def _rebuild_in_child(config: Configuration) -> Configuration:
         metric_readers=[reader] if reader is not None else [],
         shutdown_on_exit=False,
     )
-    recorder.bind(provider, owns_histograms=reader is not None)
+    # Every reader of this provider is ours, and merges our histograms at export; with exporter
+    # "none" there is no reader, and recording into SDK histograms nobody reads would only cost.
+    recorder.bind(provider, owns_histograms=True)
     return Configuration(
         settings,
         owned=True,

@@ -322,17 +322,17 @@ def journey(
     journey registered now, at definition time: a bad name or option raises
     :class:`~sli_instrument.ConfigurationError` here, never while serving.
     """
-    if (
-        latency_threshold is None
-        and success_exceptions is None
-        and enabled is None
-        and failure_statuses is None
-        and classifier is None
-        and type(name) is str
-    ):
-        # The common request-path form, ``with journey("search"):``: one dict lookup.
-        cached = _seen.get(name)
-        if cached is not None and registry.get(name) is cached.journey:
+    if type(name) is str:
+        # ``with journey("search", latency_threshold="250ms"):`` runs on every request: after the
+        # first time, the same name with the same options is one dictionary lookup. (Options that
+        # cannot be hashed as given, such as lists, are looked up by a normalized key below.)
+        try:
+            cached = _seen.get(
+                (name, latency_threshold, success_exceptions, enabled, failure_statuses, classifier)
+            )
+        except TypeError:
+            cached = None
+        if cached is not None and _journeys.get(name) is cached.journey:
             return cached
     if callable(name) or isinstance(name, (classmethod, staticmethod)):
         func = name
@@ -350,23 +350,25 @@ def journey(
         return _NameFromFunction(options)
     if not isinstance(name, str):
         return _handle(name, f"journey({name!r})", **options)
-    # ``with journey("search", ...):`` runs on every request: after the first time, the same
-    # name with the same options costs a dict lookup, not a registration.
     key = _options_key(name, options)
     if key is not None:
         cached = _seen.get(key)
-        if cached is not None and registry.get(name) is cached.journey:
+        if cached is not None and _journeys.get(name) is cached.journey:
             return cached
     handle = _handle(name, f"journey({name!r})", **options)
-    if key is not None and len(_seen) < 4 * registry.cap + 64:
-        _seen[key] = handle
+    if len(_seen) < 4 * registry.cap + 64:
+        raw = (name, latency_threshold, success_exceptions, enabled, failure_statuses, classifier)
+        for cache_key in (key, raw):
+            try:
+                if cache_key is not None:
+                    _seen[cache_key] = handle
+            except TypeError:  # an unhashable option as given: the normalized key serves it
+                pass
     return handle
 
 
 def _options_key(name: str, options: dict[str, Any]) -> Any:
-    """A hashable key for (name, options), or None when an option cannot be a key."""
-    if all(value is None for value in options.values()):
-        return name  # the key the fast path in journey() looks up
+    """A hashable key for (name, options) with collections normalized, or None if impossible."""
     parts: list[Any] = [name]
     for option in ("latency_threshold", "enabled", "classifier"):
         parts.append(options[option])
@@ -385,8 +387,12 @@ def _options_key(name: str, options: dict[str, Any]) -> Any:
     return key
 
 
-#: Handles of ``journey(name, **options)`` calls already seen (bounded: names are capped).
+#: Handles of ``journey(name, **options)`` calls already seen (bounded: names are capped), by
+#: the options as given and as normalized.
 _seen: dict[Any, JourneyHandle] = {}
+#: The registry's journeys by name: a cached handle is valid while its journey is the registered
+#: one (tests and ``registry.clear()`` replace journeys).
+_journeys = registry._journeys
 
 
 #: One handle per journey, so ``with journey(name):`` in a request path costs a dict lookup and

@@ -91,8 +91,9 @@ class WSGIMiddleware:
         except BaseException as exc:
             body._finish(exc, aborted=False)
             raise
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if file_wrapper is not None and _is_instance(result, file_wrapper):
+        # The server's own file wrapper is what wsgi.file_wrapper(file) returned: that exact type
+        # (an identity test: it may also be a function, which isinstance() would reject).
+        if type(result) is environ.get("wsgi.file_wrapper"):
             # The server sends it with sendfile() only if it gets its own wrapper back: keep it,
             # and let the event end now (the file is ready; only the transfer remains).
             body._exhausted = True
@@ -185,17 +186,8 @@ class _Body(HTTPScope):
                 code = int(status[:3])
             except (TypeError, ValueError):  # not a PEP 3333 status: judged as no status
                 code = None
-        self.record(
-            duration, code, exc, aborted, self._ttfb if self._streamed else None, self._environ
-        )
-        self.leave()
-
-
-def _is_instance(value: Any, kind: Any) -> bool:
-    try:
-        return isinstance(value, kind)
-    except TypeError:  # wsgi.file_wrapper may be a function, not a class
-        return False
+        ttfb = self._ttfb if self._streamed else None
+        self.end(duration, code, exc, aborted, ttfb, self._environ)
 
 
 class _SizedBody(_Body):

@@ -138,7 +138,7 @@ class SLIMiddleware:
 
     def _fail(self, scope: HTTPScope, start: float, exc: BaseException, request: Any) -> None:
         self._learn_route(scope, request)
-        scope.record(perf_counter() - start, None, exc, False, None, request)
+        scope.end(perf_counter() - start, None, exc, False, None, request)
 
     def _learn_route(self, scope: HTTPScope, request: Any) -> None:
         if scope.route is None and self.http.wants_route:
@@ -245,7 +245,7 @@ class _Measured:
             aborted = failed is None and not self._exhausted
             response = self._response
             self._response = None  # the response must not outlive its request through us
-            self._scope.record(
+            self._scope.end(
                 duration,
                 response.status_code,
                 failed,
