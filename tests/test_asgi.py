@@ -280,3 +280,37 @@ def test_the_server_span_gets_the_journey(pipeline):
     spans = {span.name: dict(span.attributes or {}) for span in exporter.get_finished_spans()}
     assert spans["GET /search"]["sli.journey"] == "search"
     assert spans["GET /other"]["sli.journey"] == "unclaimed"
+
+
+def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_context(pipeline):
+    # Starlette's StreamingResponse sends the body from a task of its own: the event ends there,
+    # but the request scope and the journey's baggage must be left in the request's own context,
+    # or a server that serves the next request in the same context would start it with them.
+    from opentelemetry import baggage, context
+
+    @sli.journey("stream")
+    async def claim() -> None:
+        await asyncio.sleep(0)
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await claim()
+        assert baggage.get_baggage("sli.journey") == "stream"
+
+        async def body() -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"a", "more_body": True})
+            await send({"type": "http.response.body", "body": b"b"})
+
+        await asyncio.create_task(body())
+
+    wrapped = ASGIMiddleware(app)
+
+    async def serve_twice() -> list[Any]:
+        seen = []
+        for _ in range(2):
+            await call(wrapped, "/stream")
+            seen.append((current_scope(), dict(context.get_current())))
+        return seen
+
+    assert run(serve_twice()) == [(None, {}), (None, {})]
+    assert pipeline.metrics()["stream"].requests == 2

@@ -47,9 +47,9 @@ class HTTPScope(RequestScope):
 
     Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
     route map to the path; :meth:`claim` names the journey (and annotates the span and propagates
-    the journey); :meth:`end` classifies and records the event and leaves the scope, unless
-    :meth:`leave` did already (Django leaves when its middleware returns, and ends when the
-    response is closed).
+    the journey); :meth:`end` classifies and records the event; :meth:`leave` closes the scope
+    (in the context that opened it: Django and ASGI leave when their middleware returns, which
+    may be before or after the event ends).
     Those run on every request, so each is one method with the common case inline: this object
     is the only one the library creates per request (the WSGI middleware's response wrapper is a
     subclass of it). None of them raises into the application.
@@ -129,7 +129,11 @@ class HTTPScope(RequestScope):
         ttfb: Optional[float],
         request: Any,
     ) -> None:
-        """Classify and record the request's one event, then :meth:`leave` (if not done yet)."""
+        """Classify and record the request's one event.
+
+        Leaving is separate (:meth:`leave`): it must run in the context the scope was opened in,
+        and the event may end elsewhere (an ASGI response finished from a task of its own).
+        """
         try:
             journey = self.journey
             if journey is None:
@@ -152,8 +156,6 @@ class HTTPScope(RequestScope):
                 _record(journey.stats, duration, outcome, ttfb)
         except Exception as exc:
             report_internal_error("recording an HTTP request", exc)
-        if self._token is not None:
-            self.leave()
 
     def _unclaimed_journey(self) -> Optional[Journey]:
         """Nothing named the request: the caller's allowed baggage, else the unclaimed policy."""

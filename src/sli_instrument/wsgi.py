@@ -188,6 +188,7 @@ class _Body(HTTPScope):
                 code = None
         ttfb = self._ttfb if self._streamed else None
         self.end(duration, code, exc, aborted, ttfb, self._environ)
+        self.leave()
 
 
 class _SizedBody(_Body):
