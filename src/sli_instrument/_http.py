@@ -27,7 +27,16 @@ from . import config as _config
 from ._context import RequestScope, _current
 from ._observers import claim_observers as _claim_observers
 from ._observers import notify_claim
-from ._propagation import BaggagePolicy, annotate_span, detach_journey, enter_journey
+from ._propagation import (
+    BaggagePolicy,
+    annotate_span,
+    annotate_span_in,
+    attach,
+    current_context,
+    detach_journey,
+    with_journey,
+)
+from ._propagation import context_var as _otel_var
 from ._recorder import recorder
 from ._registry import Journey
 from ._routing import RouteMap, UnclaimedPolicy
@@ -50,25 +59,19 @@ class HTTPScope(RequestScope):
     the journey); :meth:`end` classifies and records the event; :meth:`leave` closes the scope
     (in the context that opened it: Django and ASGI leave when their middleware returns, which
     may be before or after the event ends).
+
     Those run on every request, so each is one method with the common case inline: this object
-    is the only one the library creates per request (the WSGI middleware's response wrapper is a
-    subclass of it). None of them raises into the application.
+    is the only one the library creates per request (each middleware uses a subclass that also
+    carries its response state). None of them raises into the application.
     """
 
-    __slots__ = ("_ctx", "_ctx_token", "_token", "fallback", "http", "route")
+    __slots__ = ("_ctx", "_ctx_token", "_token", "http", "route")
 
-    def __init__(
-        self,
-        http: HTTPInstrumentation,
-        path: Optional[str] = None,
-        baggage_header: Optional[str] = None,
-    ) -> None:
+    def __init__(self, http: HTTPInstrumentation, path: Optional[str] = None) -> None:
         # RequestScope.__init__'s two fields, set here: one frame less on every request.
         self.journey: Optional[Journey] = None
         self.source: Optional[str] = None
         self.http = http
-        #: Journey from the caller's baggage (allowlisted), used if nothing else claims the request.
-        self.fallback: Optional[Journey] = None
         #: The route template the framework matched, when it says.
         self.route: Optional[str] = None
         self._ctx: Any = None
@@ -76,22 +79,21 @@ class HTTPScope(RequestScope):
         if _config._current is not http._seen_config:
             http._adopt_slo_routes(_config._current)
         self._token: Optional[Token[Optional[RequestScope]]] = _current.set(self)
-        if path is None and baggage_header is None:
-            return
-        try:
-            routes = http.routes
-            if path is not None and routes is not None:
-                journey = routes.match_path(path)
+        if path is not None:
+            try:
+                routes = http.routes
+                journey = routes.match_path(path) if routes is not None else None
                 if journey is not None:
                     self.claim(journey, "route map")
-            baggage = http.baggage
-            if baggage_header is not None and baggage is not None:
-                self.fallback = baggage.journey_from(baggage_header)
-        except Exception as exc:  # the request is still measured, under the other sources
-            report_internal_error("naming a request's journey from its path or baggage", exc)
+            except Exception as exc:  # the request is still measured, under the other sources
+                report_internal_error("naming a request's journey from its path", exc)
+
+    def baggage_header(self, request: Any) -> Optional[str]:
+        """The request's W3C ``baggage`` header (each middleware's subclass knows where it is)."""
+        return None
 
     def claim(self, journey: Journey, source: str = "decorator") -> bool:
-        # RequestScope.claim inline (first journey named wins), then span and baggage.
+        # RequestScope.claim inline (first journey named wins), then the span and the baggage.
         if self.journey is not None:
             return False
         self.journey = journey
@@ -99,9 +101,13 @@ class HTTPScope(RequestScope):
         if _claim_observers:
             notify_claim(journey)
         try:
-            attached = enter_journey(journey, self.http.propagate)
-            if attached is not None:
-                self._ctx_token, self._ctx = attached
+            parent = _otel_var.get() if _otel_var is not None else current_context()
+            if parent:  # an empty context holds no span: no lookup on untraced requests
+                annotate_span_in(parent, journey)
+            if self.http.propagate and not journey.reserved:
+                ctx = with_journey(parent, journey)
+                self._ctx = ctx
+                self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True
@@ -137,7 +143,7 @@ class HTTPScope(RequestScope):
         try:
             journey = self.journey
             if journey is None:
-                journey = self._unclaimed_journey()
+                journey = self._unclaimed_journey(request)
             if journey is not None:
                 http = self.http
                 if aborted:
@@ -157,11 +163,15 @@ class HTTPScope(RequestScope):
         except Exception as exc:
             report_internal_error("recording an HTTP request", exc)
 
-    def _unclaimed_journey(self) -> Optional[Journey]:
+    def _unclaimed_journey(self, request: Any) -> Optional[Journey]:
         """Nothing named the request: the caller's allowed baggage, else the unclaimed policy."""
-        journey = self.fallback
+        http = self.http
+        journey = None
+        if http.baggage is not None:
+            # Read only now: a journey named by the service itself wins over the caller's.
+            journey = http.baggage.journey_from(self.baggage_header(request))
         if journey is None:
-            journey = self.http.unclaimed.journey_for(self.route)
+            journey = http.unclaimed.journey_for(self.route)
             if journey is None:
                 return None
         self.journey = journey
@@ -174,13 +184,20 @@ class HTTPScope(RequestScope):
             ctx_token = self._ctx_token
             if ctx_token is not None:
                 self._ctx_token = None
-                detach_journey(ctx_token, self._ctx)
+                ctx = self._ctx
+                if _otel_var is not None and _otel_var.get() is ctx:
+                    try:
+                        _otel_var.reset(ctx_token)  # detach_journey's common case, inline
+                    except ValueError:  # a token of another context: detach_journey knows
+                        detach_journey(ctx_token, ctx)
+                else:
+                    detach_journey(ctx_token, ctx)
             token = self._token
             if token is not None:
                 self._token = None
                 _current.reset(token)
         except ValueError:
-            # Closed from another context than it was opened in (a server that iterates a WSGI
+            # Left from another context than it was opened in (a server that iterates a WSGI
             # body in another thread): the opening context still holds it, which is harmless.
             pass
         except Exception as exc:
@@ -270,9 +287,9 @@ class HTTPInstrumentation:
             self._route_listeners.append(listener)
 
     # -- request time ---------------------------------------------------------------------------
-    def open(self, path: Optional[str] = None, baggage_header: Optional[str] = None) -> HTTPScope:
+    def open(self, path: Optional[str] = None) -> HTTPScope:
         """Open a request's scope (callers catch our errors and then serve the request bare)."""
-        return HTTPScope(self, path, baggage_header)
+        return HTTPScope(self, path)
 
     @staticmethod
     def route_known(scope: Optional[RequestScope], template: Optional[str]) -> None:

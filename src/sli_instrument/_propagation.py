@@ -28,8 +28,11 @@ from .errors import ConfigurationError
 __all__ = [
     "BaggagePolicy",
     "annotate_span",
+    "annotate_span_in",
+    "context_var",
+    "current_context",
     "detach_journey",
-    "enter_journey",
+    "with_journey",
 ]
 
 _get_current_span = trace.get_current_span
@@ -106,7 +109,9 @@ def _learn_context_var() -> Any:
     return None
 
 
-_var: Any = _learn_context_var()
+#: The ContextVar of OpenTelemetry's runtime context, or None if it is not the default one.
+context_var: Any = _learn_context_var()
+attach = context.attach
 
 # journey name -> the context "empty context + baggage sli.journey=<name>". Contexts are
 # immutable, so when a request starts from the empty context (no tracing, no incoming baggage:
@@ -114,46 +119,41 @@ _var: Any = _learn_context_var()
 _from_empty: dict[str, Any] = {}
 
 
-def _current_context() -> Any:
-    return context.get_current() if _var is None else _var.get()
+def current_context() -> Any:
+    return context.get_current() if context_var is None else context_var.get()
 
 
 def annotate_span(journey: Journey) -> None:
     """Set ``sli.journey`` on the current (server) span if one is recording."""
-    ctx = _current_context()
-    if not ctx:
-        return  # an empty context holds no span: no lookup on untraced requests
+    ctx = current_context()
+    if ctx:  # an empty context holds no span: no lookup on untraced requests
+        annotate_span_in(ctx, journey)
+
+
+def annotate_span_in(ctx: Any, journey: Journey) -> None:
+    """Set ``sli.journey`` on the span of ``ctx`` if one is recording."""
     span = _get_current_span(ctx)
     if span.is_recording():
         span.set_attribute(ATTR_JOURNEY, journey.name)
 
 
-def enter_journey(journey: Journey, propagate: bool) -> Optional[tuple[Any, Any]]:
-    """A request's journey became known: annotate the span and, if asked, attach the baggage.
+def with_journey(parent: Any, journey: Journey) -> Any:
+    """``parent`` plus baggage ``sli.journey``: what a request's context becomes once claimed.
 
-    One context read serves both (this runs on every request); returns what
-    :func:`detach_journey` needs, or None when nothing was attached.
+    The caller attaches it (``context_var.set`` or ``attach``) and undoes that with
+    :func:`detach_journey` at the end of the request.
     """
-    parent = context.get_current() if _var is None else _var.get()
     if parent:
-        span = _get_current_span(parent)
-        if span.is_recording():
-            span.set_attribute(ATTR_JOURNEY, journey.name)
-    if not propagate or journey.reserved:
-        return None
-    if not parent:
-        ctx = _from_empty.get(journey.name)
-        if ctx is None:
-            ctx = _from_empty[journey.name] = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
-    else:
-        ctx = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
-    if _var is not None:
-        return _var.set(ctx), ctx
-    return context.attach(ctx), ctx
+        return baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
+    ctx = _from_empty.get(journey.name)
+    if ctx is None:
+        ctx = _from_empty[journey.name] = baggage.set_baggage(BAGGAGE_KEY, journey.name, parent)
+    return ctx
 
 
 def detach_journey(token: Any, ctx: Any) -> None:
-    """Undo :func:`enter_journey` at the end of the request, wherever the claim happened.
+    """Undo the attach of :func:`with_journey`'s context at the end of the request, wherever the
+    claim happened.
 
     A claim made in a copied context (a thread pool, a task) usually dies with that copy: then
     the current context is not ``ctx`` and there is nothing to undo. But asgiref's

@@ -30,9 +30,12 @@ _FINAL_TYPES = frozenset(("http.response.body", "http.response.pathsend"))
 
 
 def _baggage_header(scope: dict[str, Any]) -> Optional[str]:
-    for name, value in scope.get("headers") or ():
-        if name == b"baggage":
-            return bytes(value).decode("latin-1")
+    try:
+        for name, value in scope.get("headers") or ():
+            if name == b"baggage":
+                return bytes(value).decode("latin-1")
+    except (TypeError, ValueError):  # malformed headers are the server's to reject
+        pass
     return None
 
 
@@ -99,79 +102,102 @@ class ASGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            request = HTTPScope(
-                http,
-                scope.get("path") if http.routes is not None else None,
-                _baggage_header(scope) if http.baggage is not None else None,
-            )
+            exchange = _Exchange(http, scope.get("path") if http.routes is not None else None)
         except Exception as exc:
             report_internal_error("opening an ASGI request", exc)
             await self.app(scope, receive, send)
             return
-        # [status, ttfb, done, disconnected]; a list is the cheapest per-request mutable state.
-        state: list[Any] = [None, None, False, False]
-
-        async def measured_receive() -> Any:
-            message = await receive()
-            if message.get("type") == "http.disconnect":
-                state[3] = True
-            return message
-
-        async def measured_send(message: Any) -> None:
-            # .get(): a malformed message is for the server to reject, with its own error.
-            kind = message.get("type")
-            if kind == "http.response.start":
-                state[0] = message.get("status")
-            elif kind in _FINAL_TYPES and not state[2]:
-                if state[1] is None and message.get("more_body", False) and message.get("body"):
-                    state[1] = perf_counter() - start  # TTFB of a streamed body
-                if kind == "http.response.pathsend" or not message.get("more_body", False):
-                    try:
-                        await send(message)
-                    except BaseException as exc:
-                        self._finish(request, start, state, exc, True, scope)
-                        raise
-                    self._finish(request, start, state, None, state[3], scope)
-                    return
-            try:
-                await send(message)
-            except BaseException:
-                state[3] = True  # the server could not deliver: the client is gone
-                raise
-
+        # Set here, not in an __init__ of its own: one constructor frame per request.
+        exchange.start = start
+        exchange.asgi_scope = scope
+        exchange.middleware = self
+        exchange.server_receive = receive
+        exchange.server_send = send
+        exchange.status = None
+        exchange.ttfb = None
+        exchange.done = False
+        exchange.disconnected = False
         try:
-            await self.app(scope, measured_receive, measured_send)
+            await self.app(scope, exchange.receive, exchange.send)
         except BaseException as exc:
-            if not state[2]:
-                self._finish(request, start, state, exc, state[3], scope)
-            request.leave()
+            if not exchange.done:
+                exchange.finish(exc, exchange.disconnected)
+            exchange.leave()
             raise
-        if not state[2]:
+        if not exchange.done:
             # Returned without completing the response: the server answers 500 itself if nothing
             # started, and cuts the connection otherwise.
-            self._finish(request, start, state, None, state[3], scope, complete=False)
-        request.leave()
+            exchange.finish(None, exchange.disconnected, complete=False)
+        exchange.leave()
 
-    def _finish(
-        self,
-        request: HTTPScope,
-        start: float,
-        state: list[Any],
-        exc: Optional[BaseException],
-        aborted: bool,
-        scope: dict[str, Any],
-        complete: bool = True,
-    ) -> None:
-        state[2] = True
-        duration = perf_counter() - start
+
+class _Exchange(HTTPScope):
+    """One HTTP request through :class:`ASGIMiddleware`: its scope, and the ``receive`` and
+    ``send`` the application gets (bound methods: no closures to build per request)."""
+
+    __slots__ = (
+        "asgi_scope",
+        "disconnected",
+        "done",
+        "middleware",
+        "server_receive",
+        "server_send",
+        "start",
+        "status",
+        "ttfb",
+    )
+
+    start: float
+    asgi_scope: dict[str, Any]
+    middleware: ASGIMiddleware
+    server_receive: Callable[..., Any]
+    server_send: Callable[..., Any]
+    status: Optional[int]
+    ttfb: Optional[float]
+    done: bool
+    disconnected: bool
+
+    def baggage_header(self, request: Any) -> Optional[str]:
+        return _baggage_header(request)
+
+    async def receive(self) -> Any:
+        message = await self.server_receive()
+        if message.get("type") == "http.disconnect":
+            self.disconnected = True
+        return message
+
+    async def send(self, message: Any) -> None:
+        # .get(): a malformed message is for the server to reject, with its own error.
+        kind = message.get("type")
+        if kind == "http.response.start":
+            self.status = message.get("status")
+        elif kind in _FINAL_TYPES and not self.done:
+            if kind == "http.response.pathsend" or not message.get("more_body", False):
+                try:
+                    await self.server_send(message)
+                except BaseException as exc:
+                    self.finish(exc, True)
+                    raise
+                self.finish(None, self.disconnected)
+                return
+            if self.ttfb is None and message.get("body"):
+                self.ttfb = perf_counter() - self.start  # TTFB of a streamed body
         try:
-            if request.route is None and request.http.wants_route:
-                template = self.route_template(scope)
+            await self.server_send(message)
+        except BaseException:
+            self.disconnected = True  # the server could not deliver: the client is gone
+            raise
+
+    def finish(self, exc: Optional[BaseException], aborted: bool, complete: bool = True) -> None:
+        self.done = True
+        duration = perf_counter() - self.start
+        if self.route is None and self.http.wants_route:
+            try:
+                template = self.middleware.route_template(self.asgi_scope)
                 if template is not None:
-                    request.route_known(template)
-            ttfb = state[1]
-            # A response the application left unfinished has no status to judge by: failure.
-            status = state[0] if complete else None
-            request.end(duration, status, exc, aborted, ttfb, scope)
-        except Exception as error:
-            report_internal_error("finishing an ASGI request", error)
+                    self.route_known(template)
+            except Exception as error:
+                report_internal_error("finding the route template of an ASGI request", error)
+        # A response the application left unfinished has no status to judge by: failure.
+        status = self.status if complete else None
+        self.end(duration, status, exc, aborted, self.ttfb, self.asgi_scope)

@@ -67,11 +67,7 @@ class WSGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            body = _Body(
-                http,
-                environ.get("PATH_INFO") if http.routes is not None else None,
-                environ.get("HTTP_BAGGAGE") if http.baggage is not None else None,
-            )
+            body = _Body(http, environ.get("PATH_INFO") if http.routes is not None else None)
         except Exception as exc:
             report_internal_error("opening a WSGI request", exc)
             return self.app(environ, start_response)
@@ -136,6 +132,10 @@ class _Body(HTTPScope):
     _result: Any
     _exhausted: bool
     _closed: bool
+
+    def baggage_header(self, request: Any) -> Optional[str]:
+        value = request.get("HTTP_BAGGAGE")
+        return value if isinstance(value, str) else None
 
     def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
         self._status = status

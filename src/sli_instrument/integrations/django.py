@@ -127,11 +127,7 @@ class SLIMiddleware:
     def _open(self, request: Any) -> Optional[HTTPScope]:
         http = self.http
         try:
-            return HTTPScope(
-                http,
-                request.path_info if http.routes is not None else None,
-                request.META.get("HTTP_BAGGAGE") if http.baggage is not None else None,
-            )
+            return _DjangoScope(http, request.path_info if http.routes is not None else None)
         except Exception as exc:
             report_internal_error("opening a Django request", exc)
             return None
@@ -152,6 +148,14 @@ class SLIMiddleware:
             _Measured(scope, start, response, request)
         except Exception as exc:
             report_internal_error("measuring a Django response", exc)
+
+
+class _DjangoScope(HTTPScope):
+    __slots__ = ()
+
+    def baggage_header(self, request: Any) -> Optional[str]:
+        value = request.META.get("HTTP_BAGGAGE")
+        return value if isinstance(value, str) else None
 
 
 def _import_views() -> None:
