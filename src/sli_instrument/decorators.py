@@ -121,8 +121,8 @@ class JourneyHandle:
 
     def __init__(self, journey: Journey) -> None:
         self.journey = journey
-        # Start times of the ``with`` blocks open in this context (None = claimed a request).
-        self._active: ContextVar[tuple[Optional[float], ...]] = ContextVar(
+        # Start times of the ``with`` blocks open in this context outside any request scope.
+        self._active: ContextVar[tuple[float, ...]] = ContextVar(
             f"sli_journey_{journey.name}", default=()
         )
 
@@ -153,26 +153,26 @@ class JourneyHandle:
         try:
             scope = current_scope()
             if scope is not None:
-                scope.claim(self.journey)
-                start: Optional[float] = None
-            else:
-                start = perf_counter()
-            self._active.set((*self._active.get(), start))
+                # Inside a request the block only names the request's journey; the request scope
+                # outlives the block, so __exit__ finds it again and knows there is nothing to do.
+                if scope.journey is None:
+                    scope.claim(self.journey)
+                return self
+            self._active.set((*self._active.get(), perf_counter()))
         except Exception as exc:
             report_internal_error("entering a journey block", exc)
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
         try:
+            if current_scope() is not None:
+                return  # a block inside a request: the request is the event
             stack = self._active.get()
             if not stack:
                 return
             start = stack[-1]
             self._active.set(stack[:-1])
-            if start is not None:
-                _finish(
-                    self.journey, start, _SUCCESS if exc is None else _outcome(self.journey, exc)
-                )
+            _finish(self.journey, start, _SUCCESS if exc is None else _outcome(self.journey, exc))
         except Exception as error:
             report_internal_error("leaving a journey block", error)
 

@@ -5,9 +5,10 @@ set the environment variables below; see docs/reliability.md.
 
 * ``SLI_LOAD_SECONDS``: seconds of load on each variant (bare, instrumented) of each app in the
   load tier (CI: 10; scripts/load: 60), delivered in alternating slices.
-* ``SLI_LOAD_SLICE``: seconds per slice (default 5, CI and scripts/load): bare and instrumented
-  alternate (ABBA) so both see the same background noise; throughputs are compared as medians
-  over slices.
+* ``SLI_LOAD_TURN``: seconds per turn of the dedicated-core comparison (default 0.5): bare and
+  instrumented take turns (ABBA) so both see the same machine; capacity is compared over totals.
+* ``SLI_LOAD_SLICE``: seconds per slice of the shared-core comparison (default 5), where both
+  variants take load at once on one core.
 * ``SLI_LOAD_STRICT=1``: assert the 5 % throughput bound (scripts/load); in CI the ratio is only
   reported, since a 10 s run on a shared 2-core runner measures the runner, not the middleware.
 * ``SLI_FAULT_SECONDS``: seconds of load per fault phase (CI: 2; scripts/faults: 20).

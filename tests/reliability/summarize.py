@@ -42,8 +42,11 @@ def load_table(directory: Path) -> list[str]:
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row(
-        "load on each variant (s), slice (s)",
-        lambda a: f"{a.get('load_seconds_per_variant')}, {a.get('slice_seconds')}",
+        "load on each variant (s): turns x seconds",
+        lambda a: (
+            f"{a.get('load_seconds_per_variant')}: {a.get('turns_per_variant')} x "
+            f"{a.get('turn_seconds')}"
+        ),
     )
     row("requests answered (instrumented)", "requests_answered_instrumented")
     row("requests recorded (OTLP, all workers)", "requests_recorded")
@@ -52,14 +55,28 @@ def load_table(directory: Path) -> list[str]:
         "failures induced / recorded",
         lambda a: f"{a.get('failures_induced')} / {a.get('failures_recorded')}",
     )
-    row("throughput bare, median (req/s)", "throughput_median_bare_rps")
-    row("throughput instrumented, median (req/s)", "throughput_median_instrumented_rps")
-    row("wall-clock throughput ratio (medians)", "throughput_ratio_of_medians")
-    row("wall-clock ratio, median of adjacent pairs", "throughput_ratio_median_of_pairs")
+    row("capacity bare (requests per server CPU-second)", "capacity_bare_requests_per_cpu_second")
     row(
-        "capacity ratio (req per server CPU-second, medians)",
-        "cpu_normalised_throughput_ratio_of_medians",
+        "capacity instrumented (requests per server CPU-second)",
+        "capacity_instrumented_requests_per_cpu_second",
     )
+    row("**capacity ratio, dedicated core**", "capacity_ratio")
+    row(
+        "the same ratio per window of 10 turns (min - max)",
+        lambda a: _span(a.get("capacity_ratio_per_window", [])),
+    )
+    row(
+        "server core busy while loaded (bare, instrumented)",
+        lambda a: ", ".join(f"{v:.2f}" for v in a.get("server_busy_bare_instrumented", [])),
+    )
+    row(
+        "capacity ratio, shared core (median; min - max)",
+        lambda a: (
+            f"{a.get('shared_core_capacity_ratio_median')}; "
+            f"{_span(a.get('shared_core_capacity_ratio_per_slice', []))}"
+        ),
+    )
+    row("wall-clock throughput ratio (medians of turns)", "throughput_ratio_of_medians")
     row(
         "p50 latency bare / instrumented (ms, median of slices)",
         lambda a: (
@@ -85,6 +102,10 @@ def load_table(directory: Path) -> list[str]:
         ),
     )
     return rows
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.3f} - {max(values):.3f}" if values else "-"
 
 
 def _median(values: list[float]) -> float:

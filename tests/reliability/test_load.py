@@ -3,20 +3,24 @@ the same app without sli_instrument, resident memory flat after warm-up.
 
 Two apps: the Flask shop example (``examples/flask_app``) under gunicorn (2 sync workers), and a
 Starlette app under uvicorn (asyncio). For each, the bare app and the instrumented app run side by
-side and take load *at the same time*, in slices, each from its own load generator process. On a
-machine with two or more CPUs both servers are pinned to CPU 0 and the load generators to CPU 1:
-the two servers share one core, so whatever else the machine does during a slice (this runs on
-shared virtual machines, where the speed of a core moves by tens of percent from one second to
-the next) it does to both. Per slice, each server's capacity is its requests per CPU-second of its
-own processes; the throughput ratio is the median over slices of instrumented / bare.
+side. On a machine with two or more CPUs both servers are pinned to CPU 0 and the load generator
+(its own process) to CPU 1. Throughput is compared as capacity, requests per CPU-second of the
+server's processes, two ways:
 
-``SLI_LOAD_SECONDS`` (seconds of load on each variant: CI 10, scripts/load 60) and
-``SLI_LOAD_SLICE`` (default 5) size the runs; ``SLI_LOAD_STRICT=1`` (scripts/load)
-asserts the 5 % throughput bound.
+* dedicated core (asserted with ``SLI_LOAD_STRICT=1``): the variants take short turns
+  (``SLI_LOAD_TURN``, 0.5 s) alternately, bare, instrumented, instrumented, bare, ...; each serves
+  with its caches warm, as a worker with a core to itself does, and both meet the same machine
+  speed (on a shared virtual machine it moves by tens of percent within seconds, so long slices
+  compare different machines). The ratio is of the totals over all turns.
+* shared core (reported): both take load at once, in ``SLI_LOAD_SLICE`` slices; the two servers
+  time-share one core, so each also pays for the other's working set in its caches.
+
+``SLI_LOAD_SECONDS`` sizes the runs (CI 10, scripts/load 60).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -32,7 +36,10 @@ from conftest import LOAD_SECONDS, LOAD_SLICE, LOAD_STRICT, otlp_env, save_resul
 from tests.support.loadgen import LoadResult, Req, run_in_subprocess
 from tests.support.otlp_receiver import OTLPReceiver
 
-_BUDGET = LOAD_SECONDS * 2 * 1.5 + 180
+_BUDGET = LOAD_SECONDS * 4 + 240
+#: Seconds per turn of the dedicated-core comparison, and turns (per variant) per reported window.
+LOAD_TURN = float(os.environ.get("SLI_LOAD_TURN", "0.5"))
+TURNS_PER_WINDOW = 10
 pytestmark = [pytest.mark.load, pytest.mark.timeout(_BUDGET)]
 
 PINNED = cpu_count() >= 2
@@ -74,6 +81,11 @@ STARLETTE_REQUESTS = (
 STARLETTE_STATUSES = {200, 404, 503}
 
 
+def _capacity(window: list[float]) -> float:
+    requests_answered, cpu_seconds_used = window
+    return requests_answered / max(cpu_seconds_used, 1e-9)
+
+
 def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
@@ -103,6 +115,7 @@ def _drive(
     capacity: dict[str, list[float]] = {"bare": [], "instrumented": []}
     cpu: dict[str, float] = {}
     busy: list[float] = []
+    shared: list[float] = []
     bare_windows: list[tuple[float, float]] = []
     try:
         bare.start()
@@ -164,26 +177,50 @@ def _drive(
             return results
 
         warmup = max(1.0, LOAD_SECONDS * 0.1)
-        warm_end = run_both(warmup)[inst.name][2]
-        slice_seconds = min(LOAD_SLICE, LOAD_SECONDS)
-        slices = max(1, round(LOAD_SECONDS / slice_seconds))
-        for _ in range(slices):
-            results = run_both(slice_seconds)
-            pair: dict[str, float] = {}
-            slice_cpu = 0.0
-            for server in (bare, inst):
-                result, start, end = results[server.name]
+        run(bare, warmup)
+        _, _, warm_end = run(inst, warmup)
+
+        # Dedicated core (the asserted number): the variants take turns of LOAD_TURN seconds
+        # (bare, instrumented, instrumented, bare, ...), so each serves with its caches warm, as
+        # a worker with a core to itself does, and both meet the same machine speed, which on a
+        # shared VM moves by tens of percent within seconds. Capacity = requests answered / CPU
+        # seconds of the server's processes, summed over all of a variant's turns.
+        turns = max(2, round(LOAD_SECONDS / LOAD_TURN))
+        totals = {"bare": [0.0, 0.0, 0.0], "instrumented": [0.0, 0.0, 0.0]}  # requests, cpu, s
+        window = {"bare": [0.0, 0.0], "instrumented": [0.0, 0.0]}
+        for n in range(turns):
+            for server in (bare, inst) if n % 2 == 0 else (inst, bare):
+                result, start, end = run(server, LOAD_TURN)
                 key = "instrumented" if server is inst else "bare"
                 throughput[key].append(result.throughput)
                 latency[key].append(result.latency_p50)
-                capacity[key].append(result.answered / max(cpu[server.name], 1e-9))
-                pair[key] = capacity[key][-1]
-                slice_cpu += cpu[server.name]
+                used = cpu[server.name]
+                totals[key][0] += result.answered
+                totals[key][1] += used
+                totals[key][2] += result.seconds
+                window[key][0] += result.answered
+                window[key][1] += used
                 (windows if server is inst else bare_windows).append((start, end))
-            paired.append(pair["instrumented"] / pair["bare"])
-            # The share of the servers' core that the two servers used: near 1 when the load
-            # generators kept both saturated (otherwise the ratio would measure the clients).
-            busy.append(slice_cpu / slice_seconds / (len(SERVER_CPUS) if SERVER_CPUS else 1))
+            if (n + 1) % TURNS_PER_WINDOW == 0 or n == turns - 1:
+                # The spread: the same ratio over consecutive windows of a few seconds.
+                paired.append(_capacity(window["instrumented"]) / _capacity(window["bare"]))
+                window = {"bare": [0.0, 0.0], "instrumented": [0.0, 0.0]}
+        for key, (requests_answered, cpu_seconds_used, seconds) in totals.items():
+            capacity[key].append(requests_answered / max(cpu_seconds_used, 1e-9))
+            # Near 1 when the client kept the server saturated (else the ratio measures the client).
+            busy.append(cpu_seconds_used / max(seconds, 1e-9))
+
+        # Shared core (reported): both variants under load at once on the same core, in slices of
+        # LOAD_SLICE seconds. Machine noise cancels exactly, but each server also runs with the
+        # other's working set in its caches, which inflates every extra instruction's cost.
+        for _ in range(max(1, round(LOAD_SECONDS / 2 / LOAD_SLICE))):
+            results = run_both(LOAD_SLICE)
+            caps = {}
+            for server in (bare, inst):
+                result, start, end = results[server.name]
+                caps[server] = result.answered / max(cpu[server.name], 1e-9)
+                (windows if server is inst else bare_windows).append((start, end))
+            shared.append(caps[inst] / caps[bare])
         inst_sampler.stop()
         bare_sampler.stop()
         memory = memory_report(inst_sampler, warm_end, windows=windows)
@@ -218,8 +255,7 @@ def _drive(
         assert failures.get(journey, 0) == want_failures.get(journey, 0), (journey, failures)
 
     ratio = _median(throughput["instrumented"]) / _median(throughput["bare"])
-    wall_pairs = [i / b for i, b in zip(throughput["instrumented"], throughput["bare"])]
-    cpu_ratio = _median(paired)
+    cpu_ratio = capacity["instrumented"][0] / capacity["bare"][0]
     numbers = {
         "app": name,
         "load_seconds_per_variant": LOAD_SECONDS,
@@ -234,14 +270,17 @@ def _drive(
         "per_journey": {j: {"answered": n, "recorded": got.get(j, 0)} for j, n in expected.items()},
         "throughput_bare_rps": [round(x, 1) for x in throughput["bare"]],
         "throughput_instrumented_rps": [round(x, 1) for x in throughput["instrumented"]],
+        "turn_seconds": LOAD_TURN,
+        "turns_per_variant": len(throughput["bare"]),
         "throughput_ratio_of_medians": round(ratio, 4),
-        "throughput_ratio_median_of_slices": round(_median(wall_pairs), 4),
-        "capacity_ratio_per_slice": [round(x, 4) for x in paired],
-        "server_core_busy_per_slice": [round(x, 3) for x in busy],
         "throughput_median_bare_rps": round(_median(throughput["bare"]), 1),
-        "requests_per_cpu_second_bare": [round(x, 1) for x in capacity["bare"]],
-        "requests_per_cpu_second_instrumented": [round(x, 1) for x in capacity["instrumented"]],
-        "capacity_ratio_median_of_slices": round(cpu_ratio, 4),
+        "capacity_bare_requests_per_cpu_second": round(capacity["bare"][0], 1),
+        "capacity_instrumented_requests_per_cpu_second": round(capacity["instrumented"][0], 1),
+        "capacity_ratio": round(cpu_ratio, 4),
+        "capacity_ratio_per_window": [round(x, 4) for x in paired],
+        "server_busy_bare_instrumented": [round(x, 3) for x in busy],
+        "shared_core_capacity_ratio_per_slice": [round(x, 4) for x in shared],
+        "shared_core_capacity_ratio_median": round(_median(shared), 4),
         "throughput_median_instrumented_rps": round(_median(throughput["instrumented"]), 1),
         "p50_latency_ms_bare": [round(x * 1000, 3) for x in latency["bare"]],
         "p50_latency_ms_instrumented": [round(x * 1000, 3) for x in latency["instrumented"]],
@@ -268,12 +307,12 @@ def _drive(
     if LOAD_STRICT:
         # Meaningful only if the clients kept both servers busy: otherwise both would idle and
         # the ratio would say more about the load generators than about the middleware.
-        assert _median(busy) >= 0.85, f"the servers' core was busy {busy}: clients too slow"
-        # The bound is on capacity (requests per CPU-second of each server's processes, the two
-        # measured over the same seconds); the wall-clock ratio of the same slices is reported.
+        assert min(busy) >= 0.85, f"the server's core was busy {busy}: client too slow"
+        # The bound is on capacity with a dedicated core (requests per CPU-second of the
+        # server's processes over all turns); the shared-core ratio is reported beside it.
         assert cpu_ratio >= 0.95, (
             f"capacity with sli_instrument is {cpu_ratio:.3f} of the bare app's "
-            f"(wall-clock throughput ratio {_median(wall_pairs):.3f})"
+            f"(windows {paired}, shared core {shared})"
         )
     return numbers
 
