@@ -165,3 +165,49 @@ with recording() as rec:
 """,
     )
     assert output.strip().splitlines()[-1] == "1"
+
+
+def test_the_url_rule_hook_is_installed_only_while_route_templates_are_used(tmp_path):
+    # A <path:...> rule matches several segments: only Flask's template can name these requests.
+    def files_app() -> Flask:
+        app = Flask("files")
+
+        @app.get("/files/<path:name>")
+        def files(name: str) -> str:
+            return name
+
+        return app
+
+    def hooks(app: Flask) -> list[str]:
+        return [f.__name__ for f in app.before_request_funcs.get(None, [])]
+
+    plain = files_app()
+    SLI(plain)
+    assert hooks(plain) == []  # nothing uses templates: no per-request lookup
+    routed = files_app()
+    SLI(routed, routes={"/files/<path:name>": "files"})
+    assert hooks(routed) == ["tell_route"]
+    by_policy = files_app()
+    SLI(by_policy, unclaimed="route")
+    assert hooks(by_policy) == ["tell_route"]
+
+    # An SLO file with routes, configured after SLI(app): the hook arrives with the first request.
+    # (Its path matches no pattern of the map: one segment per placeholder.)
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(
+        "version: 1\nservice: files\njourneys:\n  files:\n    availability: 99\n"
+        '    routes: ["/files/<path:name>"]\n'
+    )
+    sli.shutdown()
+    late = files_app()
+    SLI(late)
+    assert hooks(late) == []
+    sli.configure(exporter="memory", install_global=False, slo_file=str(slo))
+    client = late.test_client()
+    with recording() as rec:
+        assert get(client, "/files/a/b/c.txt")[0] == 200
+        assert get(client, "/files/d/e.txt")[0] == 200
+        counts = {name: m.requests for name, m in rec.metrics().items() if m.requests}
+    assert hooks(late) == ["tell_route"]
+    # The first request adopted the file's routes when it opened, before Flask ran its hooks.
+    assert counts == {"files": 2}

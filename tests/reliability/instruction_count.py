@@ -1,29 +1,92 @@
-"""Instructions per request of the Flask shop example, bare and instrumented (callgrind).
+"""Instructions per request, bare and instrumented, counted by callgrind: a noise-free overhead.
 
-    python tests/reliability/instruction_count.py
+    python tests/reliability/instruction_count.py [inprocess|gunicorn|uvicorn ...]
 
-CPU time on a shared machine moves by tens of percent between identical runs; an instruction count
-under ``valgrind --tool=callgrind`` does not. Each variant runs the shop's request mix in process
-(see ``inprocess_overhead.py``) for two different numbers of rounds; the difference, divided by the
-difference in requests, is the cost of one request without interpreter start-up and warm-up.
-Needs ``valgrind`` (Debian package); takes a few minutes.
+CPU time on a shared machine moves by tens of percent between identical runs; the number of
+instructions a request executes under ``valgrind --tool=callgrind`` does not. Three set-ups:
+
+* ``inprocess``: the Flask shop's request mix driven as WSGI calls (see ``inprocess_overhead.py``);
+* ``gunicorn``: the Flask shop under gunicorn (one sync worker), driven over loopback;
+* ``uvicorn``: the Starlette app of the load tier under uvicorn (asyncio, h11), 8 connections.
+
+Each variant runs twice with different numbers of requests; the difference in instructions divided
+by the difference in requests is the cost of one request, without start-up and warm-up. Under a
+server, the counted process is the worker (user-space instructions: the kernel's share of socket
+work is not in them, so the real overhead is a little smaller). Needs ``valgrind`` (Debian
+package); each set-up takes a few minutes.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
 from inprocess_overhead import APPS, MIX_SIZE, SLO, child_source  # noqa: E402
 
-SHORT, LONG = 50, 150
+from tests.support.loadgen import Req, run_load  # noqa: E402
+
+SHOP = (
+    Req("/"),
+    Req("/products/3"),
+    Req("/search?q=cup"),
+    Req(
+        "/cart",
+        method="POST",
+        headers=(("X-Cart-Id", "load"), ("Content-Type", "application/json")),
+        body=b'{"product_id": 2}',
+    ),
+    Req("/checkout", method="POST", headers=(("X-Cart-Id", "load"),)),
+    Req("/checkout", method="POST", headers=(("X-Shop-Fail", "1"),)),
+    Req("/orders/export?rows=5"),
+    Req("/healthz"),
+)
+STARLETTE = (
+    Req("/browse"),
+    Req("/search?q=red+shoes"),
+    Req("/checkout", method="POST", body=b'{"cart": [1, 2]}'),
+    Req("/pay"),
+    Req("/mixed"),
+    Req("/stream"),
+    Req("/jitter/3"),
+    Req("/no/such/page"),
+)
 
 
-def instructions(instrumented: bool, rounds: int) -> int:
+def _total(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"callgrind wrote no total to {path}")
+
+
+def _env(instrumented: bool) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "RELIAPP_INSTRUMENT": "1" if instrumented else "0",
+        # Export is off the request path and would only add noise: nothing listens on port 9.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+        "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+        "PYTHONPATH": str(APPS),
+    }
+    if instrumented:
+        env["SLI_SLO_FILE"] = str(SLO)
+    return env
+
+
+def inprocess(instrumented: bool, requests: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -33,7 +96,7 @@ def instructions(instrumented: bool, rounds: int) -> int:
                 f"--callgrind-out-file={out}",
                 sys.executable,
                 "-c",
-                child_source(warmup=50, rounds=rounds),
+                child_source(warmup=50, rounds=requests // MIX_SIZE),
                 "1" if instrumented else "0",
                 str(APPS),
                 str(SLO),
@@ -41,27 +104,108 @@ def instructions(instrumented: bool, rounds: int) -> int:
             capture_output=True,
             check=True,
             timeout=900,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
+            env=_env(instrumented),
         )
-        for line in out.read_text().splitlines():
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError("callgrind wrote no total")
+        return _total(out)
 
 
-def per_request(instrumented: bool) -> float:
-    short = instructions(instrumented, SHORT)
-    long = instructions(instrumented, LONG)
-    return (long - short) / ((LONG - SHORT) * MIX_SIZE)
+def _served(argv: list[str], requests: tuple[Req, ...], connections: int) -> Callable[..., int]:
+    def count(instrumented: bool, n: int) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            port = listener.getsockname()[1]
+            command = [
+                a.replace("{port}", str(port)).replace("{fd}", str(listener.fileno())) for a in argv
+            ]
+            if "{fd}" in " ".join(argv):
+                listener.listen(128)
+            else:
+                listener.close()
+            server = subprocess.Popen(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--trace-children=yes",
+                    f"--callgrind-out-file={tmp}/callgrind.%p",
+                    sys.executable,
+                    "-m",
+                    *command,
+                ],
+                env=_env(instrumented),
+                pass_fds=[listener.fileno()] if listener.fileno() >= 0 else [],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                deadline = time.monotonic() + 300
+                while True:  # start-up under valgrind takes a while
+                    try:
+                        if run_load("127.0.0.1", port, requests, connections=1, count=8).answered:
+                            break
+                    except OSError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the server did not start")
+                    time.sleep(1)
+                run_load("127.0.0.1", port, requests, connections=1, count=160)  # warm-up
+                result = run_load("127.0.0.1", port, requests, connections=connections, count=n)
+                if result.answered != n:
+                    raise RuntimeError(f"{result.answered} of {n} requests answered")
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(300)
+                listener.close()
+            # The busiest process is the one that served (gunicorn's master only supervises).
+            return max(_total(Path(p)) for p in glob.glob(f"{tmp}/callgrind.*"))
+
+    return count
 
 
-def main() -> int:
-    bare = per_request(False)
-    inst = per_request(True)
-    print(f"instructions per request: bare {bare:,.0f}, instrumented {inst:,.0f}")
-    print(f"overhead {inst - bare:,.0f} instructions per request ({inst / bare - 1:+.1%})")
+SETUPS: dict[str, Callable[..., int]] = {
+    "inprocess": inprocess,
+    "gunicorn": _served(
+        ["gunicorn", "--bind", "fd://{fd}", "-w", "1", "--timeout", "600", "shop_variants:app"],
+        SHOP,
+        1,
+    ),
+    "uvicorn": _served(
+        [
+            "uvicorn",
+            "--port",
+            "{port}",
+            "--loop",
+            "asyncio",
+            "--http",
+            "h11",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "reliapp_asgi:application",
+        ],
+        STARLETTE,
+        8,
+    ),
+}
+SHORT, LONG = 80, 880
+
+
+def per_request(setup: str, instrumented: bool) -> float:
+    count = SETUPS[setup]
+    return (count(instrumented, LONG) - count(instrumented, SHORT)) / (LONG - SHORT)
+
+
+def main(argv: list[str]) -> int:
+    for setup in argv[1:] or ["inprocess", "gunicorn", "uvicorn"]:
+        bare = per_request(setup, False)
+        inst = per_request(setup, True)
+        print(
+            f"{setup}: instructions per request bare {bare:,.0f}, instrumented {inst:,.0f}, "
+            f"overhead {inst - bare:,.0f} ({inst / bare - 1:+.1%})",
+            flush=True,
+        )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

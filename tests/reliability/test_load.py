@@ -215,12 +215,12 @@ def _drive(
         # other's working set in its caches, which inflates every extra instruction's cost.
         for _ in range(max(1, round(LOAD_SECONDS / 2 / LOAD_SLICE))):
             results = run_both(LOAD_SLICE)
-            caps = {}
+            caps: dict[str, float] = {}
             for server in (bare, inst):
                 result, start, end = results[server.name]
-                caps[server] = result.answered / max(cpu[server.name], 1e-9)
+                caps[server.name] = result.answered / max(cpu[server.name], 1e-9)
                 (windows if server is inst else bare_windows).append((start, end))
-            shared.append(caps[inst] / caps[bare])
+            shared.append(caps[inst.name] / caps[bare.name])
         inst_sampler.stop()
         bare_sampler.stop()
         memory = memory_report(inst_sampler, warm_end, windows=windows)
