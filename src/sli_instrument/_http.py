@@ -60,9 +60,10 @@ class HTTPScope(RequestScope):
     (in the context that opened it: Django and ASGI leave when their middleware returns, which
     may be before or after the event ends).
 
-    Those run on every request, so each is one method with the common case inline: this object
-    is the only one the library creates per request (each middleware uses a subclass that also
-    carries its response state). None of them raises into the application.
+    Those run on every request, so each is one method with the common case inline. Each
+    middleware uses a small subclass that knows where the request's ``baggage`` header is; the
+    WSGI one is also the response body the server iterates, so a WSGI request costs this one
+    object. None of the methods raises into the application.
     """
 
     __slots__ = ("_ctx", "_ctx_token", "_token", "http", "route")

@@ -55,7 +55,8 @@ _FunctionWrapper: Any = getattr(wrapt, "FunctionWrapper")  # noqa: B009 - untype
 
 
 class _JourneyWrapper(_FunctionWrapper):  # type: ignore[misc]
-    """wrapt's FunctionWrapper (methods, classmethods, staticmethods, callables)."""
+    """wrapt's FunctionWrapper: classmethod/staticmethod objects, bound methods, callable objects,
+    (async) generator functions (see ``_wrap``)."""
 
 
 def _wrap(func: Any, wrapper: Callable[..., Any], journey: Journey, kind: str) -> Any:
