@@ -77,42 +77,58 @@ def _wrap(func: Any, wrapper: Callable[..., Any], journey: Journey, kind: str) -
     if not (inspect.isfunction(func) and not hasattr(func, "__self__")):
         return _JourneyWrapper(func, wrapper)
     if kind == "sync":
-
-        def measured(*args: Any, **kwargs: Any) -> Any:
-            scope = current_scope()
-            if scope is None:
-                start = perf_counter()
-                try:
-                    result = func(*args, **kwargs)
-                except BaseException as exc:
-                    _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
-                    raise
-                _record(journey.stats, perf_counter() - start, _SUCCESS)
-                return result
-            if scope.journey is None:
-                scope.claim(journey)
-            return func(*args, **kwargs)
-
+        measured = _measured_sync(journey, func)
     elif kind == "coroutine":
-
-        async def measured(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-            scope = current_scope()
-            if scope is None:
-                start = perf_counter()
-                try:
-                    result = await func(*args, **kwargs)
-                except BaseException as exc:
-                    _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
-                    raise
-                _record(journey.stats, perf_counter() - start, _SUCCESS)
-                return result
-            if scope.journey is None:
-                scope.claim(journey)
-            return await func(*args, **kwargs)
-
+        measured = _measured_coroutine(journey, func)
     else:
         return _JourneyWrapper(func, wrapper)
     return functools.update_wrapper(measured, func)
+
+
+def _measured_sync(journey: Journey, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` under ``journey``: one event outside a request, a claim inside one.
+
+    The body of every synchronous ``@journey``, in one Python frame: a plain function returns
+    it as is; wrapt's wrapper (whose ``wrapped`` is bound anew on each call) builds it per call.
+    """
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is None:
+            start = perf_counter()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as exc:
+                _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
+                raise
+            _record(journey.stats, perf_counter() - start, _SUCCESS)
+            return result
+        if scope.journey is None:
+            scope.claim(journey)
+        return func(*args, **kwargs)
+
+    return measured
+
+
+def _measured_coroutine(journey: Journey, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The coroutine form of :func:`_measured_sync`: the event ends when the coroutine does."""
+
+    async def measured(*args: Any, **kwargs: Any) -> Any:
+        scope = current_scope()
+        if scope is None:
+            start = perf_counter()
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException as exc:
+                _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
+                raise
+            _record(journey.stats, perf_counter() - start, _SUCCESS)
+            return result
+        if scope.journey is None:
+            scope.claim(journey)
+        return await func(*args, **kwargs)
+
+    return measured
 
 
 class JourneyHandle:
@@ -186,41 +202,14 @@ class JourneyHandle:
 
 def _sync_wrapper(journey: Journey) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        scope = current_scope()
-        if scope is not None:
-            if scope.journey is None:
-                scope.claim(journey)
-            return wrapped(*args, **kwargs)
-        start = perf_counter()
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
-            raise
-        _record(journey.stats, perf_counter() - start, _SUCCESS)
-        return result
+        return _measured_sync(journey, wrapped)(*args, **kwargs)
 
     return wrapper
 
 
 def _coroutine_wrapper(journey: Journey) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        async def run() -> Any:
-            scope = current_scope()
-            if scope is not None:
-                if scope.journey is None:
-                    scope.claim(journey)
-                return await wrapped(*args, **kwargs)
-            start = perf_counter()
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                _record(journey.stats, perf_counter() - start, _outcome(journey, exc))
-                raise
-            _record(journey.stats, perf_counter() - start, _SUCCESS)
-            return result
-
-        return run()
+        return _measured_coroutine(journey, wrapped)(*args, **kwargs)
 
     return wrapper
 
