@@ -43,7 +43,7 @@ from ._routing import RouteMap, UnclaimedPolicy
 from ._safety import report_internal_error
 from .outcome import OutcomePolicy
 
-__all__ = ["HTTPInstrumentation", "HTTPScope"]
+__all__ = ["HTTPInstrumentation", "HTTPScope", "environ_baggage"]
 
 _record = recorder.record
 _ABORTED = c.OUTCOME_ABORTED
@@ -288,12 +288,14 @@ class HTTPInstrumentation:
             self._route_listeners.append(listener)
 
     # -- request time ---------------------------------------------------------------------------
-    def open(self, path: Optional[str] = None) -> HTTPScope:
-        """Open a request's scope (callers catch our errors and then serve the request bare)."""
-        return HTTPScope(self, path)
-
     @staticmethod
     def route_known(scope: Optional[RequestScope], template: Optional[str]) -> None:
         """For custom integrations: the framework matched ``template`` for the current request."""
         if isinstance(scope, HTTPScope):
             scope.route_known(template)
+
+
+def environ_baggage(environ: Any) -> Optional[str]:
+    """The ``baggage`` header of a WSGI environ (Django's ``request.META`` is one), or None."""
+    value = environ.get("HTTP_BAGGAGE")
+    return value if isinstance(value, str) else None

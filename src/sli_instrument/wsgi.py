@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from time import perf_counter
 from typing import Any, Callable, Optional
 
-from ._http import HTTPInstrumentation, HTTPScope
+from ._http import HTTPInstrumentation, HTTPScope, environ_baggage
 from ._safety import report_internal_error
 
 __all__ = ["WSGIMiddleware"]
@@ -134,8 +134,7 @@ class _Body(HTTPScope):
     _closed: bool
 
     def baggage_header(self, request: Any) -> Optional[str]:
-        value = request.get("HTTP_BAGGAGE")
-        return value if isinstance(value, str) else None
+        return environ_baggage(request)
 
     def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
         self._status = status

@@ -27,7 +27,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils.module_loading import import_string
 
 from .._context import current_scope
-from .._http import HTTPInstrumentation, HTTPScope
+from .._http import HTTPInstrumentation, HTTPScope, environ_baggage
 from .._safety import report_internal_error
 from ..errors import ConfigurationError
 
@@ -154,8 +154,7 @@ class _DjangoScope(HTTPScope):
     __slots__ = ()
 
     def baggage_header(self, request: Any) -> Optional[str]:
-        value = request.META.get("HTTP_BAGGAGE")
-        return value if isinstance(value, str) else None
+        return environ_baggage(request.META)
 
 
 def _import_views() -> None:
