@@ -183,3 +183,21 @@ with recording() as rec:
 """,
     )
     assert output.strip().splitlines()[-1] == "1"
+
+
+def test_baggage_names_only_unclaimed_requests_and_only_allowed_journeys():
+    def get(path, baggage):
+        response = Client().get(path, HTTP_BAGGAGE=baggage)
+        response.close()
+        return response.status_code
+
+    with override_settings(SLI_INSTRUMENT={"baggage_journeys": ["checkout"]}):
+        with recording() as rec:
+            assert get("/status/200/", "sli.journey=checkout") == 200
+            assert get("/status/200/", "sli.journey=evil") == 200  # not on the allowlist
+            assert get("/search/", "sli.journey=checkout") == 200  # the view names its own
+            assert {n: m.requests for n, m in rec.metrics().items() if m.requests} == {
+                "checkout": 1,
+                "unclaimed": 1,
+                "search": 1,
+            }
