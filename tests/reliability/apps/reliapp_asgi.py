@@ -15,6 +15,7 @@ import os
 import random
 from typing import Any, Callable
 
+from reliapp_instrument import baggage_journey
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -138,7 +139,7 @@ async def jitter(request: Request) -> Response:
     """Interleave many requests: sleep, name a journey chosen by the path, sleep, answer."""
     n = int(request.path_params["n"]) % JITTER_JOURNEYS
     await asyncio.sleep(random.random() * 0.002)
-    before = _baggage_journey()  # nothing yet: a value here leaked from an earlier request
+    before = baggage_journey()  # nothing yet: a value here leaked from an earlier request
     with JITTER[n]:
         await asyncio.sleep(random.random() * 0.002)
         if n % 2:
@@ -146,18 +147,8 @@ async def jitter(request: Request) -> Response:
         await asyncio.sleep(random.random() * 0.002)
         response = _json("jitter", n=n)
         if ECHO and INSTRUMENT:
-            response.headers["X-Baggage"] = f"{before}>{_baggage_journey()}"
+            response.headers["X-Baggage"] = f"{before}>{baggage_journey()}"
         return response
-
-
-def _baggage_journey() -> str:
-    """The journey an outgoing call made now would carry in its baggage."""
-    if not INSTRUMENT:
-        return "-"
-    from opentelemetry import baggage
-
-    value = baggage.get_baggage("sli.journey")
-    return str(value) if value else "-"
 
 
 routes = [

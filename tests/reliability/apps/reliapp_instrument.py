@@ -26,3 +26,13 @@ def instrument_asgi(app: Any) -> Any:
 
 def enabled() -> bool:
     return os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
+
+
+def baggage_journey() -> str:
+    """The journey an outgoing call made now would carry in its baggage ("-": none)."""
+    if not enabled():
+        return "-"
+    from opentelemetry import baggage
+
+    value = baggage.get_baggage("sli.journey")
+    return str(value) if value else "-"

@@ -31,6 +31,7 @@ import time
 from typing import Any, Callable
 
 from flask import Flask, Response, request, stream_with_context
+from reliapp_instrument import baggage_journey
 
 INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
 CONTROL_DIR = os.environ.get("RELIAPP_CONTROL_DIR", "")
@@ -149,23 +150,13 @@ def jitter(n: int) -> Response:
     _watch()
     n %= JITTER_JOURNEYS
     time.sleep(random.random() * 0.002)
-    before = _baggage_journey()  # nothing yet: a value here leaked from an earlier request
+    before = baggage_journey()  # nothing yet: a value here leaked from an earlier request
     with JITTER[n]:
         time.sleep(random.random() * 0.002)
         response = _finish(_body("jitter", n=n))
         if ECHO and INSTRUMENT:
-            response.headers["X-Baggage"] = f"{before}>{_baggage_journey()}"
+            response.headers["X-Baggage"] = f"{before}>{baggage_journey()}"
         return response
-
-
-def _baggage_journey() -> str:
-    """The journey an outgoing call made now would carry in its baggage."""
-    if not INSTRUMENT:
-        return "-"
-    from opentelemetry import baggage
-
-    value = baggage.get_baggage("sli.journey")
-    return str(value) if value else "-"
 
 
 @app.after_request
