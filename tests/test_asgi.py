@@ -179,6 +179,44 @@ def test_a_client_that_disconnects_mid_stream_is_aborted(pipeline):
     assert (metrics.requests, metrics.failures, metrics.aborted) == (0, 0, 2)
 
 
+def test_a_server_that_cannot_deliver_the_start_or_the_last_message_makes_the_event_aborted(
+    pipeline,
+):
+    # The middleware hands those messages straight to the server's send; a failure there is
+    # recognised by that send's frame in the traceback, also when the application wraps it.
+    class ClientGone(Exception):
+        pass
+
+    async def rewraps(scope: dict, receive: Any, send: Any) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        except OSError as exc:
+            raise ClientGone("client went away") from exc
+
+    with pytest.raises(ClientGone):
+        run(call(ASGIMiddleware(rewraps), send_fails_after=0))
+    with pytest.raises(OSError, match="reset"):
+        run(call(ASGIMiddleware(plain()), send_fails_after=1))  # the last body message
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures, metrics.aborted) == (0, 0, 2)
+
+
+def test_an_error_of_the_application_after_its_response_is_the_response_s_outcome(pipeline):
+    async def fails_after_the_response(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+        raise RuntimeError("background task failed")  # passes through, unchanged
+
+    async def fails_before_the_response(scope: dict, receive: Any, send: Any) -> None:
+        raise RuntimeError("handler failed")
+
+    for app in (fails_after_the_response, fails_before_the_response):
+        with pytest.raises(RuntimeError):
+            run(call(ASGIMiddleware(app)))
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures, metrics.aborted) == (2, 1, 0)
+
+
 def test_cancellation_is_aborted(pipeline):
     async def slow(scope: dict, receive: Any, send: Any) -> None:
         await asyncio.sleep(10)

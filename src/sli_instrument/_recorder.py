@@ -45,11 +45,14 @@ except Exception:  # pragma: no cover - running from a source tree
 class HistogramAccumulator:
     """Explicit-bucket histogram state of one (journey, outcome) series."""
 
-    __slots__ = ("count", "counts", "max", "min", "sum", "window_max", "window_min")
+    __slots__ = ("count", "counts", "max", "min", "slow", "sum", "window_max", "window_min")
 
     def __init__(self, buckets: int) -> None:
         self.counts = [0] * buckets
+        #: Events of the series; the journey's counters are sums of these (JourneyStats).
         self.count = 0
+        #: Events slower than the journey's threshold (counted, not read from the buckets).
+        self.slow = 0
         self.sum = 0.0
         self.min = float("inf")
         self.max = float("-inf")
@@ -83,19 +86,22 @@ class HistogramAccumulator:
 
 
 class JourneyStats:
-    """All in-process aggregates of one journey. Mutated only under ``lock``."""
+    """All in-process aggregates of one journey. Mutated only under ``lock``.
+
+    The counters (requests, failures, slow, aborted) are not stored apart: they are sums of the
+    per-outcome series' counts, so an event updates one object (see Recorder.record).
+    """
 
     __slots__ = (
-        "aborted",
+        "_aborted",
+        "_failure",
+        "_success",
         "attrs",
         "bounds",
         "duration",
-        "failures",
         "journey",
         "journey_attrs",
         "lock",
-        "requests",
-        "slow",
         "threshold",
         "ttfb",
     )
@@ -106,15 +112,14 @@ class JourneyStats:
         #: Bucket bounds of this journey's histograms (see journey_bounds()).
         self.bounds = bounds if bounds is not None else journey_bounds(journey)
         buckets = len(self.bounds) + 1
-        self.requests = 0
-        self.failures = 0
-        self.slow = 0
-        self.aborted = 0
         self.threshold = journey.latency_threshold
+        self._success = HistogramAccumulator(buckets)
+        self._failure = HistogramAccumulator(buckets)
+        self._aborted = HistogramAccumulator(buckets)
         self.duration = {
-            c.OUTCOME_SUCCESS: HistogramAccumulator(buckets),
-            c.OUTCOME_FAILURE: HistogramAccumulator(buckets),
-            c.OUTCOME_ABORTED: HistogramAccumulator(buckets),
+            c.OUTCOME_SUCCESS: self._success,
+            c.OUTCOME_FAILURE: self._failure,
+            c.OUTCOME_ABORTED: self._aborted,
         }
         self.ttfb = HistogramAccumulator(buckets)
         self.attrs = {
@@ -123,6 +128,24 @@ class JourneyStats:
         }
 
         self.journey_attrs = {c.ATTR_JOURNEY: journey.name}
+
+    @property
+    def requests(self) -> int:
+        """Valid events (success and failure; aborted ones are not)."""
+        return self._success.count + self._failure.count
+
+    @property
+    def failures(self) -> int:
+        return self._failure.count
+
+    @property
+    def slow(self) -> int:
+        """Valid events slower than the threshold."""
+        return self._success.slow + self._failure.slow
+
+    @property
+    def aborted(self) -> int:
+        return self._aborted.count
 
     @property
     def has_events(self) -> bool:
@@ -369,20 +392,17 @@ class Recorder:
             if not journey.enabled:
                 return
             sdk = self._sdk_duration
-            with stats.lock:
-                if outcome == _ABORTED:
-                    stats.aborted += 1
-                else:
-                    stats.requests += 1
-                    if outcome == _FAILURE:
-                        stats.failures += 1
-                    if duration > stats.threshold:
-                        stats.slow += 1
+            # acquire/release rather than ``with``: a third of the cost on CPython 3.11.
+            lock = stats.lock
+            lock.acquire()
+            try:
+                acc = stats.duration[outcome]
+                acc.count += 1
+                if duration > stats.threshold:
+                    acc.slow += 1
                 if sdk is None:
                     # Inlined HistogramAccumulator.add: this is the hottest line of the library.
-                    acc = stats.duration[outcome]
                     acc.counts[_bisect(stats.bounds, duration)] += 1
-                    acc.count += 1
                     acc.sum += duration
                     if duration < acc.window_min:
                         acc.window_min = duration
@@ -390,6 +410,8 @@ class Recorder:
                         acc.window_max = duration
                     if ttfb is not None:
                         stats.ttfb.add(ttfb, _bisect(stats.bounds, ttfb))
+            finally:
+                lock.release()
             if sdk is not None:
                 sdk.record(duration, stats.attrs[outcome])
                 if ttfb is not None:
@@ -485,8 +507,6 @@ def bucket_index(bounds: Sequence[float], value: float) -> int:
 
 
 _bisect = bisect.bisect_left
-_FAILURE = c.OUTCOME_FAILURE
-_ABORTED = c.OUTCOME_ABORTED
 
 recorder = Recorder()
 

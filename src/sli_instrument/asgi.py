@@ -4,20 +4,24 @@
 app = sli_instrument.ASGIMiddleware(app, routes={"/cart/{item_id}": "cart"})
 ```
 
-The event ends when the application sends the last ``http.response.body`` message (``more_body``
-false) and the server has accepted it, so a streamed response is measured to its last chunk; work
-done after that (Starlette background tasks) is not part of the user's wait. Time to first byte is
-the first non-empty body message of a streamed body (``more_body`` true); a body sent in one
-message has no separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket``
-scopes pass through untouched.
+The event's duration ends when the application hands the server the last ``http.response.body``
+message (``more_body`` false) or an ``http.response.pathsend``, so a streamed response is measured
+to its last chunk; work done after that (Starlette background tasks) is not part of the user's
+wait, and the event is recorded once the application returns. Time to first byte is the first
+non-empty body message of a streamed body (``more_body`` true); a body sent in one message has no
+separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket`` scopes pass through
+untouched.
 
 A client that disconnects before the response is complete (``http.disconnect`` received, or the
-server's ``send`` raising) makes the event ``aborted``; the application's exceptions pass through
-unchanged, and messages are forwarded as they are.
+server's ``send`` raising, found in the exception's traceback) makes the event ``aborted``; the
+application's exceptions pass through unchanged, and messages are forwarded as they are, to the
+server's own ``send`` (the middleware hands the application a plain function that returns the
+server's awaitable: no coroutine of ours per message).
 """
 
 from __future__ import annotations
 
+import functools
 from time import perf_counter
 from typing import Any, Callable, Optional
 
@@ -107,8 +111,9 @@ class ASGIMiddleware:
             report_internal_error("opening an ASGI request", exc)
             await self.app(scope, receive, send)
             return
-        # [status, ttfb, done, disconnected]; a list is the cheapest per-request mutable state.
-        state: list[Any] = [None, None, False, False]
+        # [status, ttfb, end time (set by the last body message), disconnected, disconnected when
+        # the last body message was sent]; a list is the cheapest per-request mutable state.
+        state: list[Any] = [None, None, None, False, False]
 
         async def measured_receive() -> Any:
             message = await receive()
@@ -116,63 +121,98 @@ class ASGIMiddleware:
                 state[3] = True
             return message
 
-        async def measured_send(message: Any) -> None:
+        def measured_send(message: Any) -> Any:
+            # A plain function that returns the server's awaitable: no coroutine of ours per
+            # message (on a small endpoint, one per message shows in the throughput). The event
+            # is recorded when the application returns, from what the messages said.
             # .get(): a malformed message is for the server to reject, with its own error.
             kind = message.get("type")
             if kind == "http.response.start":
                 state[0] = message.get("status")
-            elif kind in _FINAL_TYPES and not state[2]:
-                if state[1] is None and message.get("more_body", False) and message.get("body"):
-                    state[1] = perf_counter() - start  # TTFB of a streamed body
+            elif kind in _FINAL_TYPES and state[2] is None:
                 if kind == "http.response.pathsend" or not message.get("more_body", False):
-                    try:
-                        await send(message)
-                    except BaseException as exc:
-                        self._finish(request, start, state, exc, True, scope)
-                        raise
-                    self._finish(request, start, state, None, state[3], scope)
-                    return
-            try:
-                await send(message)
-            except BaseException:
-                state[3] = True  # the server could not deliver: the client is gone
-                raise
+                    state[2] = perf_counter()
+                    state[4] = state[3]
+                elif state[1] is None and message.get("body"):
+                    state[1] = perf_counter() - start  # TTFB of a streamed body
+            return send(message)
 
         try:
             await self.app(scope, measured_receive, measured_send)
         except BaseException as exc:
-            if not state[2]:
-                self._finish(request, start, state, exc, state[3], scope)
+            # Raised inside the server's send (a message it could not deliver): the client is
+            # gone. Only this rare path walks the traceback.
+            gone = _raised_by(exc, send)
+            if state[2] is None:
+                self._finish(request, scope, start, perf_counter(), state, exc, state[3] or gone)
+            else:
+                # The response was complete; what failed afterwards (a background task) is not
+                # the user's request, unless it was the delivery of that last message.
+                self._finish(request, scope, start, state[2], state, None, state[4] or gone)
             request.leave()
             raise
-        if not state[2]:
+        if state[2] is None:
             # Returned without completing the response: the server answers 500 itself if nothing
-            # started, and cuts the connection otherwise.
-            self._finish(request, start, state, None, state[3], scope, complete=False)
+            # started, and cuts the connection otherwise. No status to judge by: a failure.
+            state[0] = None
+            self._finish(request, scope, start, perf_counter(), state, None, state[3])
+        else:
+            self._finish(request, scope, start, state[2], state, None, state[4])
         request.leave()
 
     def _finish(
         self,
         request: HTTPScope,
+        scope: dict[str, Any],
         start: float,
+        end: float,
         state: list[Any],
         exc: Optional[BaseException],
         aborted: bool,
-        scope: dict[str, Any],
-        complete: bool = True,
     ) -> None:
-        state[2] = True
-        duration = perf_counter() - start
         try:
             if request.route is None and request.http.wants_route:
                 template = self.route_template(scope)
                 if template is not None:
                     request.route_known(template)
-            # A response the application left unfinished has no status to judge by: failure.
-            status = state[0] if complete else None
-            request.end(duration, status, exc, aborted, state[1], scope)
+            request.end(end - start, state[0], exc, aborted, state[1], scope)
         except Exception as error:
             report_internal_error("finishing an ASGI request", error)
+
+
+def _raised_by(exc: BaseException, send: Any) -> bool:
+    """Whether ``exc``, or an exception it wraps or was raised from, came out of ``send``.
+
+    Found by the code of ``send`` among the frames of the tracebacks: Starlette turns an
+    ``OSError`` of the server into ``ClientDisconnect``, anyio task groups wrap it in an
+    exception group. Bounded, and never raises.
+    """
+    try:
+        target = send
+        while isinstance(target, functools.partial):
+            target = target.func
+        code = getattr(getattr(target, "__func__", target), "__code__", None)
+        if code is None:  # a callable object: its __call__
+            code = getattr(type(target).__dict__.get("__call__"), "__code__", None)
+        if code is None:
+            return False
+        pending: list[BaseException] = [exc]
+        seen = 0
+        while pending and seen < 32:  # exception graphs can be deep or cyclic
+            current = pending.pop()
+            seen += 1
+            tb = current.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code is code:
+                    return True
+                tb = tb.tb_next
+            pending.extend(getattr(current, "exceptions", None) or ())
+            for linked in (current.__cause__, current.__context__):
+                if linked is not None:
+                    pending.append(linked)
+    except Exception as error:
+        report_internal_error("inspecting an exception from the server", error)
+    return False
 
 
 class _ASGIScope(HTTPScope):
