@@ -45,12 +45,10 @@ except Exception:  # pragma: no cover - running from a source tree
 class HistogramAccumulator:
     """Explicit-bucket histogram state of one (journey, outcome) series."""
 
-    __slots__ = ("count", "counts", "max", "min", "slow", "sum", "window_max", "window_min")
+    __slots__ = ("counts", "max", "min", "slow", "sum", "window_max", "window_min")
 
     def __init__(self, buckets: int) -> None:
         self.counts = [0] * buckets
-        #: Events of the series; the journey's counters are sums of these (JourneyStats).
-        self.count = 0
         #: Events slower than the journey's threshold (counted, not read from the buckets).
         self.slow = 0
         self.sum = 0.0
@@ -60,9 +58,14 @@ class HistogramAccumulator:
         self.window_min = float("inf")
         self.window_max = float("-inf")
 
+    @property
+    def count(self) -> int:
+        """Events of the series (the sum of its buckets); the journey's counters are sums of
+        these (JourneyStats). Read at collection, so the record path updates one integer."""
+        return sum(self.counts)
+
     def add(self, value: float, index: int) -> None:
         self.counts[index] += 1
-        self.count += 1
         self.sum += value
         if value < self.window_min:
             self.window_min = value
@@ -397,12 +400,12 @@ class Recorder:
             lock.acquire()
             try:
                 acc = stats.duration[outcome]
-                acc.count += 1
+                # The bucket is counted on every path: the series' count is their sum.
+                acc.counts[_bisect(stats.bounds, duration)] += 1
                 if duration > stats.threshold:
                     acc.slow += 1
                 if sdk is None:
                     # Inlined HistogramAccumulator.add: this is the hottest line of the library.
-                    acc.counts[_bisect(stats.bounds, duration)] += 1
                     acc.sum += duration
                     if duration < acc.window_min:
                         acc.window_min = duration

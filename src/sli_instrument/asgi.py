@@ -30,8 +30,6 @@ from ._safety import report_internal_error
 
 __all__ = ["ASGIMiddleware"]
 
-_FINAL_TYPES = frozenset(("http.response.body", "http.response.pathsend"))
-
 
 def _baggage_header(scope: dict[str, Any]) -> Optional[str]:
     try:
@@ -124,17 +122,22 @@ class ASGIMiddleware:
         def measured_send(message: Any) -> Any:
             # A plain function that returns the server's awaitable: no coroutine of ours per
             # message (on a small endpoint, one per message shows in the throughput). The event
-            # is recorded when the application returns, from what the messages said.
+            # is recorded when the application returns, from what the messages said. Checks are
+            # ordered by frequency: once the response is complete there is nothing left to note.
             # .get(): a malformed message is for the server to reject, with its own error.
-            kind = message.get("type")
-            if kind == "http.response.start":
-                state[0] = message.get("status")
-            elif kind in _FINAL_TYPES and state[2] is None:
-                if kind == "http.response.pathsend" or not message.get("more_body", False):
+            if state[2] is None:
+                kind = message.get("type")
+                if kind == "http.response.body":
+                    if not message.get("more_body", False):
+                        state[2] = perf_counter()
+                        state[4] = state[3]
+                    elif state[1] is None and message.get("body"):
+                        state[1] = perf_counter() - start  # TTFB of a streamed body
+                elif kind == "http.response.start":
+                    state[0] = message.get("status")
+                elif kind == "http.response.pathsend":
                     state[2] = perf_counter()
                     state[4] = state[3]
-                elif state[1] is None and message.get("body"):
-                    state[1] = perf_counter() - start  # TTFB of a streamed body
             return send(message)
 
         try:
@@ -151,13 +154,17 @@ class ASGIMiddleware:
                 self._finish(request, scope, start, state[2], state, None, state[4] or gone)
             request.leave()
             raise
-        if state[2] is None:
+        end = state[2]
+        if end is not None and not http.wants_route:
+            # The common case, without _finish's frame: a complete response, no route to look up.
+            request.end(end - start, state[0], None, state[4], state[1], scope)
+        elif end is None:
             # Returned without completing the response: the server answers 500 itself if nothing
             # started, and cuts the connection otherwise. No status to judge by: a failure.
             state[0] = None
             self._finish(request, scope, start, perf_counter(), state, None, state[3])
         else:
-            self._finish(request, scope, start, state[2], state, None, state[4])
+            self._finish(request, scope, start, end, state, None, state[4])
         request.leave()
 
     def _finish(
