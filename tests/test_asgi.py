@@ -201,6 +201,42 @@ def test_a_server_that_cannot_deliver_the_start_or_the_last_message_makes_the_ev
     assert (metrics.requests, metrics.failures, metrics.aborted) == (0, 0, 2)
 
 
+def test_a_server_send_that_is_an_object_or_a_bound_method_is_recognised(pipeline):
+    # Servers may hand over a callable object (its __call__ possibly inherited) or a bound method
+    # as send; its failure is found by that code *and* that object in the traceback.
+    class Channel:
+        def __init__(self, fails: bool) -> None:
+            self.fails = fails
+
+        async def __call__(self, message: dict) -> None:
+            if self.fails:
+                raise OSError("connection reset by peer")
+
+    class ServerSend(Channel):  # __call__ inherited
+        pass
+
+    class Connection:
+        async def send(self, message: dict) -> None:
+            raise OSError("connection reset by peer")
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    for server_send in (ServerSend(True), Connection().send):
+        with pytest.raises(OSError, match="reset"):
+            run(ASGIMiddleware(plain())(http_scope(), receive, server_send))
+
+    async def fails_in_its_own_channel(scope: dict, receive: Any, send: Any) -> None:
+        # The same __call__ code as the server's send, run for the application's own object:
+        # the application's failure, not the client's.
+        await Channel(True)({"type": "app.internal"})
+
+    with pytest.raises(OSError, match="reset"):
+        run(ASGIMiddleware(fails_in_its_own_channel)(http_scope(), receive, ServerSend(False)))
+    metrics = pipeline.journey("unclaimed")
+    assert (metrics.requests, metrics.failures, metrics.aborted) == (1, 1, 2)
+
+
 def test_an_error_of_the_application_after_its_response_is_the_response_s_outcome(pipeline):
     async def fails_after_the_response(scope: dict, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})

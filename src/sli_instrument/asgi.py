@@ -192,15 +192,24 @@ def _raised_by(exc: BaseException, send: Any) -> bool:
 
     Found by the code of ``send`` among the frames of the tracebacks: Starlette turns an
     ``OSError`` of the server into ``ClientDisconnect``, anyio task groups wrap it in an
-    exception group. Bounded, and never raises.
+    exception group. A ``send`` that is a callable object or a bound method runs the code of
+    its class's ``__call__`` (inherited or not) or of its function; that code may run for other
+    objects too (the application's own wrappers of a shared base class), so such a frame counts
+    only when its first argument is ``send``'s own object. Bounded, and never raises.
     """
     try:
         target = send
         while isinstance(target, functools.partial):
             target = target.func
+        owner: Any = getattr(target, "__self__", None)  # a bound method: its object
         code = getattr(getattr(target, "__func__", target), "__code__", None)
-        if code is None:  # a callable object: its __call__
-            code = getattr(type(target).__dict__.get("__call__"), "__code__", None)
+        if code is None:  # a callable object: the __call__ its class has, wherever defined
+            owner = target
+            call = next(
+                (k.__dict__["__call__"] for k in type(target).__mro__ if "__call__" in k.__dict__),
+                None,
+            )
+            code = getattr(call, "__code__", None)
         if code is None:
             return False
         pending: list[BaseException] = [exc]
@@ -210,7 +219,9 @@ def _raised_by(exc: BaseException, send: Any) -> bool:
             seen += 1
             tb = current.__traceback__
             while tb is not None:
-                if tb.tb_frame.f_code is code:
+                if tb.tb_frame.f_code is code and (
+                    owner is None or _first_argument(tb.tb_frame, code) is owner
+                ):
                     return True
                 tb = tb.tb_next
             pending.extend(getattr(current, "exceptions", None) or ())
@@ -220,6 +231,13 @@ def _raised_by(exc: BaseException, send: Any) -> bool:
     except Exception as error:
         report_internal_error("inspecting an exception from the server", error)
     return False
+
+
+def _first_argument(frame: Any, code: Any) -> Any:
+    """The value of the first parameter (``self``) in ``frame``, or None."""
+    if code.co_argcount < 1:
+        return None
+    return frame.f_locals.get(code.co_varnames[0])
 
 
 class _ASGIScope(HTTPScope):

@@ -1,13 +1,16 @@
 """Instructions per request, bare and instrumented, counted by callgrind: a noise-free overhead.
 
-    python tests/reliability/instruction_count.py [inprocess|gunicorn|uvicorn ...]
+    python tests/reliability/instruction_count.py [inprocess|gunicorn|uvicorn|asgi-inprocess ...]
 
 CPU time on a shared machine moves by tens of percent between identical runs; the number of
-instructions a request executes under ``valgrind --tool=callgrind`` does not. Three set-ups:
+instructions a request executes under ``valgrind --tool=callgrind`` does not. Four set-ups:
 
 * ``inprocess``: the Flask shop's request mix driven as WSGI calls (see ``inprocess_overhead.py``);
 * ``gunicorn``: the Flask shop under gunicorn (one sync worker), driven over loopback;
-* ``uvicorn``: the Starlette app of the load tier under uvicorn (asyncio, h11), 8 connections.
+* ``uvicorn``: the Starlette app of the load tier under uvicorn (asyncio, h11), 8 connections;
+* ``asgi-inprocess``: that app's requests driven as ASGI calls on one event loop, without a
+  server (the endpoints that wait on a thread pool or a timer are left out: in process their
+  waits would be counted as idle loop turns).
 
 Each variant runs twice with different numbers of requests; the difference in instructions divided
 by the difference in requests is the cost of one request, without start-up and warm-up. Under a
@@ -71,7 +74,8 @@ def _total(path: Path) -> int:
     raise RuntimeError(f"callgrind wrote no total to {path}")
 
 
-def _env(instrumented: bool) -> dict[str, str]:
+def _env(instrumented: bool, slo: bool = True) -> dict[str, str]:
+    """The child's environment; ``slo``: the Flask shop's SLO file (the Starlette app has none)."""
     env = {
         **os.environ,
         "PYTHONHASHSEED": "0",
@@ -81,7 +85,8 @@ def _env(instrumented: bool) -> dict[str, str]:
         "OTEL_METRIC_EXPORT_INTERVAL": "600000",
         "PYTHONPATH": str(APPS),
     }
-    if instrumented:
+    env.pop("SLI_SLO_FILE", None)
+    if instrumented and slo:
         env["SLI_SLO_FILE"] = str(SLO)
     return env
 
@@ -109,7 +114,80 @@ def inprocess(instrumented: bool, requests: int) -> int:
         return _total(out)
 
 
-def _served(argv: list[str], requests: tuple[Req, ...], connections: int) -> Callable[..., int]:
+_ASGI_CHILD = r"""
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+import reliapp_asgi
+
+app = reliapp_asgi.app
+mix = [
+    ("GET", "/browse", b""),
+    ("POST", "/checkout", b'{"cart": [1, 2]}'),
+    ("GET", "/pay", b""),
+    ("GET", "/stream", b""),
+    ("GET", "/no/such/page", b""),
+]
+
+
+async def call(method, path, body):
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())],
+        "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
+    }
+    delivered = False
+
+    async def receive():
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)  # until cancelled (a streaming response's disconnect watch)
+
+    async def send(message):
+        pass
+
+    await app(scope, receive, send)
+
+
+async def main():
+    for _ in range(int(sys.argv[2])):
+        for request in mix:
+            await call(*request)
+
+
+asyncio.run(main())
+"""
+#: Requests in one round of the ASGI mix above.
+ASGI_MIX_SIZE = 5
+
+
+def asgi_inprocess(instrumented: bool, requests: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-c",
+                _ASGI_CHILD,
+                str(APPS),
+                str(30 + requests // ASGI_MIX_SIZE),  # 30 rounds of warm-up in both runs
+            ],
+            capture_output=True,
+            check=True,
+            timeout=900,
+            env=_env(instrumented, slo=False),
+        )
+        return _total(out)
+
+
+def _served(
+    argv: list[str], requests: tuple[Req, ...], connections: int, slo: bool
+) -> Callable[..., int]:
     def count(instrumented: bool, n: int) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             listener = socket.socket()
@@ -132,7 +210,7 @@ def _served(argv: list[str], requests: tuple[Req, ...], connections: int) -> Cal
                     "-m",
                     *command,
                 ],
-                env=_env(instrumented),
+                env=_env(instrumented, slo),
                 pass_fds=[listener.fileno()] if listener.fileno() >= 0 else [],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -164,10 +242,12 @@ def _served(argv: list[str], requests: tuple[Req, ...], connections: int) -> Cal
 
 SETUPS: dict[str, Callable[..., int]] = {
     "inprocess": inprocess,
+    "asgi-inprocess": asgi_inprocess,
     "gunicorn": _served(
         ["gunicorn", "--bind", "fd://{fd}", "-w", "1", "--timeout", "600", "shop_variants:app"],
         SHOP,
         1,
+        True,
     ),
     "uvicorn": _served(
         [
@@ -185,6 +265,7 @@ SETUPS: dict[str, Callable[..., int]] = {
         ],
         STARLETTE,
         8,
+        False,  # as in the load tier: the Starlette app runs without an SLO file
     ),
 }
 SHORT, LONG = 80, 880
@@ -196,7 +277,7 @@ def per_request(setup: str, instrumented: bool) -> float:
 
 
 def main(argv: list[str]) -> int:
-    for setup in argv[1:] or ["inprocess", "gunicorn", "uvicorn"]:
+    for setup in argv[1:] or ["inprocess", "gunicorn", "uvicorn", "asgi-inprocess"]:
         bare = per_request(setup, False)
         inst = per_request(setup, True)
         print(
