@@ -91,7 +91,8 @@ def _env(instrumented: bool, slo: bool = True) -> dict[str, str]:
     return env
 
 
-def inprocess(instrumented: bool, requests: int) -> int:
+def _count_in_process(source: str, args: list[str], env: dict[str, str]) -> int:
+    """Instructions of ``python -c source *args`` under callgrind (the in-process set-ups)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -101,17 +102,23 @@ def inprocess(instrumented: bool, requests: int) -> int:
                 f"--callgrind-out-file={out}",
                 sys.executable,
                 "-c",
-                child_source(warmup=50, rounds=requests // MIX_SIZE),
-                "1" if instrumented else "0",
-                str(APPS),
-                str(SLO),
+                source,
+                *args,
             ],
             capture_output=True,
             check=True,
             timeout=900,
-            env=_env(instrumented),
+            env=env,
         )
         return _total(out)
+
+
+def inprocess(instrumented: bool, requests: int) -> int:
+    return _count_in_process(
+        child_source(warmup=50, rounds=requests // MIX_SIZE),
+        ["1" if instrumented else "0", str(APPS), str(SLO)],
+        _env(instrumented),
+    )
 
 
 _ASGI_CHILD = r"""
@@ -164,25 +171,12 @@ ASGI_MIX_SIZE = 5
 
 
 def asgi_inprocess(instrumented: bool, requests: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                "-c",
-                _ASGI_CHILD,
-                str(APPS),
-                str(30 + requests // ASGI_MIX_SIZE),  # 30 rounds of warm-up in both runs
-            ],
-            capture_output=True,
-            check=True,
-            timeout=900,
-            env=_env(instrumented, slo=False),
-        )
-        return _total(out)
+    return _count_in_process(
+        _ASGI_CHILD,
+        # 30 rounds of warm-up in both runs of a variant: they cancel in the difference.
+        [str(APPS), str(30 + requests // ASGI_MIX_SIZE)],
+        _env(instrumented, slo=False),
+    )
 
 
 def _served(
