@@ -29,7 +29,6 @@ from ._observers import claim_observers as _claim_observers
 from ._observers import notify_claim
 from ._propagation import (
     BaggagePolicy,
-    _from_empty,
     annotate_span,
     annotate_span_in,
     attach,
@@ -107,10 +106,7 @@ class HTTPScope(RequestScope):
             if parent:  # an empty context holds no span: no lookup on untraced requests
                 annotate_span_in(parent, journey)
             if self.http.propagate and not journey.reserved:
-                # with_journey's cache of "empty context + this journey", read without its frame.
-                ctx = None if parent else _from_empty.get(journey.name)
-                if ctx is None:
-                    ctx = with_journey(parent, journey)
+                ctx = with_journey(parent, journey)
                 self._ctx = ctx
                 self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
         except Exception as exc:
