@@ -120,6 +120,9 @@ def prometheus_asgi(app: Any) -> Any:
     requests, latency = prometheus_pair()
 
     async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # lifespan and websocket scopes pass through
+            await app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = [500]
 

@@ -116,6 +116,35 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+#: The reference run's variants, in the order of the report, with what each one is.
+REFERENCES = (
+    ("bare", "the app alone"),
+    ("timing", "a minimal timing middleware (clock, status, two counters)"),
+    ("sli_instrument", "sli_instrument (middleware and decorators, OTLP export)"),
+    ("prometheus", "a hand-written prometheus-client middleware"),
+    ("opentelemetry", "OpenTelemetry's ASGI middleware, SDK meter provider, OTLP export"),
+)
+
+
+def reference_table(directory: Path) -> list[str]:
+    run = _load(directory, "load_reference_starlette_uvicorn")
+    capacity = run.get("capacity_requests_per_cpu_second", {})
+    ratio = run.get("capacity_ratio_to_bare", {})
+    answered = run.get("requests_answered", {})
+    rows = [
+        "| Starlette app under uvicorn, measured by | requests | capacity (per CPU-second) "
+        "| ratio to bare |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, label in REFERENCES:
+        if name in capacity:
+            rows.append(
+                f"| {label} | {_fmt(answered.get(name))} | {_fmt(capacity[name])} "
+                f"| {ratio.get(name, 0):.3f} |"
+            )
+    return rows
+
+
 def faults_table(directory: Path) -> list[str]:
     collector = _load(directory, "faults_collector")
     own = _load(directory, "faults_own_code")
@@ -161,6 +190,8 @@ def main(argv: list[str]) -> int:
     directory = Path(argv[1] if len(argv) > 1 else "out/reliability")
     print("## load\n")
     print("\n".join(load_table(directory)))
+    print("\n## load, reference middlewares\n")
+    print("\n".join(reference_table(directory)))
     print("\n## faults\n")
     print("\n".join(faults_table(directory)))
     for name in sorted(p.stem for p in directory.glob("*.json")):

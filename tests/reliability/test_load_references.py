@@ -1,0 +1,110 @@
+"""Load tier, for reference: what other middlewares that measure requests cost on the same app.
+
+The Starlette app of the load tier under uvicorn, five ways, each its own server: bare; with
+sli_instrument (as in ``test_load.py``); and under the references of ``reliapp_reference.py``: the
+least a timing middleware can do, a hand-written prometheus-client middleware, and
+OpenTelemetry's ASGI middleware with an SDK meter provider. Capacity is compared as in
+``test_load.py``'s dedicated-core method: the servers take turns of ``SLI_LOAD_TURN`` seconds on
+the pinned core, the order reversed every round, and capacity is requests answered per CPU-second
+of the server over all of its turns.
+
+Reported, never asserted: it says where the 5 % bound sits for any middleware on this app (its
+bare request is a few hundred microseconds of server CPU), which is the context the asserted
+ratio of ``test_load.py`` needs. ``SLI_LOAD_SECONDS`` of load per variant, as there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import Server, cpu_seconds
+
+from conftest import LOAD_SECONDS, otlp_env, save_result
+from tests.reliability.test_load import (
+    LOAD_TURN,
+    LOADGEN_CPUS,
+    SERVER_CPUS,
+    STARLETTE_REQUESTS,
+    STARLETTE_STATUSES,
+)
+from tests.support.loadgen import run_in_subprocess
+from tests.support.otlp_receiver import OTLPReceiver
+
+#: name -> (ASGI application, environment): the bare app first (every ratio is against it).
+VARIANTS = {
+    "bare": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "0"}),
+    "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}),
+    "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}),
+    "prometheus": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "prometheus"}),
+    "opentelemetry": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "opentelemetry"}),
+}
+pytestmark = [pytest.mark.load, pytest.mark.timeout(LOAD_SECONDS * len(VARIANTS) * 2 + 240)]
+
+
+def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
+    receiver = OTLPReceiver(grpc_enabled=False).start()
+    # Ours and OpenTelemetry's export to the receiver every 5 s, as in test_load.py.
+    env = otlp_env(receiver.http_endpoint, OTEL_METRIC_EXPORT_INTERVAL="5000")
+    servers = {
+        name: Server.uvicorn(
+            app,
+            log_path=tmp_path / f"{name}.log",
+            env={**env, **extra},
+            cpus=SERVER_CPUS,
+            name=f"starlette-{name}",
+        )
+        for name, (app, extra) in VARIANTS.items()
+    }
+    totals = {name: [0, 0.0] for name in servers}  # requests answered, server CPU-seconds
+    try:
+        for server in servers.values():
+            server.start()
+        for server in servers.values():
+            server.wait_workers(1)
+
+        def turn(name: str, seconds: float) -> tuple[int, float]:
+            server = servers[name]
+            before = cpu_seconds(server.pid) or 0.0
+            result = run_in_subprocess(
+                server.host,
+                server.port,
+                STARLETTE_REQUESTS,
+                connections=8,
+                duration=seconds,
+                cpus=LOADGEN_CPUS,
+            )
+            used = (cpu_seconds(server.pid) or 0.0) - before
+            assert result.unanswered == 0, (name, result.unanswered_examples)
+            assert result.connect_errors == 0, name
+            assert set(result.statuses) <= STARLETTE_STATUSES, (name, result.statuses)
+            return result.answered, used
+
+        for name in servers:
+            turn(name, max(1.0, LOAD_SECONDS * 0.1))  # warm-up
+        order = list(servers)
+        for n in range(max(2, round(LOAD_SECONDS / LOAD_TURN))):
+            for name in order if n % 2 == 0 else order[::-1]:
+                answered, used = turn(name, LOAD_TURN)
+                totals[name][0] += answered
+                totals[name][1] += used
+    finally:
+        for server in servers.values():
+            server.stop()
+        receiver.stop()
+
+    capacity = {name: answered / max(used, 1e-9) for name, (answered, used) in totals.items()}
+    ratio = {name: capacity[name] / capacity["bare"] for name in capacity}
+    save_result(
+        "load_reference_starlette_uvicorn",
+        {
+            "load_seconds_per_variant": LOAD_SECONDS,
+            "turn_seconds": LOAD_TURN,
+            "requests_answered": {name: int(t[0]) for name, t in totals.items()},
+            "capacity_requests_per_cpu_second": {n: round(c, 1) for n, c in capacity.items()},
+            "capacity_ratio_to_bare": {n: round(r, 4) for n, r in ratio.items()},
+        },
+    )
+    # Every variant served its share of the turns (a server that failed every request would
+    # have tripped the checks in turn()).
+    assert all(answered > 0 for answered, _ in totals.values()), totals
