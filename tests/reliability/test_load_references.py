@@ -10,7 +10,9 @@ of the server over all of its turns.
 
 Reported, never asserted: it says where the 5 % bound sits for any middleware on this app (its
 bare request is a few hundred microseconds of server CPU), which is the context the asserted
-ratio of ``test_load.py`` needs. ``SLI_LOAD_SECONDS`` of load per variant, as there.
+ratio of ``test_load.py`` needs. The long form (``SLI_LOAD_STRICT=1``, scripts/load) gives each
+variant ``SLI_LOAD_SECONDS`` of load, as there; the bounded form (CI) 4 s each, which proves the
+run works and no more (a few seconds on a shared runner measure the runner).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import pytest
 from harness import Server, cpu_seconds
 
-from conftest import LOAD_SECONDS, otlp_env, save_result
+from conftest import LOAD_SECONDS, LOAD_STRICT, otlp_env, save_result
 from tests.reliability.test_load import (
     LOAD_TURN,
     LOADGEN_CPUS,
@@ -39,7 +41,8 @@ VARIANTS = {
     "prometheus": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "prometheus"}),
     "opentelemetry": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "opentelemetry"}),
 }
-pytestmark = [pytest.mark.load, pytest.mark.timeout(LOAD_SECONDS * len(VARIANTS) * 2 + 240)]
+SECONDS = LOAD_SECONDS if LOAD_STRICT else min(LOAD_SECONDS, 4.0)
+pytestmark = [pytest.mark.load, pytest.mark.timeout(SECONDS * len(VARIANTS) * 2 + 240)]
 
 
 def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
@@ -81,9 +84,9 @@ def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
             return result.answered, used
 
         for name in servers:
-            turn(name, max(1.0, LOAD_SECONDS * 0.1))  # warm-up
+            turn(name, max(1.0, SECONDS * 0.1))  # warm-up
         order = list(servers)
-        for n in range(max(2, round(LOAD_SECONDS / LOAD_TURN))):
+        for n in range(max(2, round(SECONDS / LOAD_TURN))):
             for name in order if n % 2 == 0 else order[::-1]:
                 answered, used = turn(name, LOAD_TURN)
                 totals[name][0] += answered
@@ -98,7 +101,7 @@ def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
     save_result(
         "load_reference_starlette_uvicorn",
         {
-            "load_seconds_per_variant": LOAD_SECONDS,
+            "load_seconds_per_variant": SECONDS,
             "turn_seconds": LOAD_TURN,
             "requests_answered": {name: int(t[0]) for name, t in totals.items()},
             "capacity_requests_per_cpu_second": {n: round(c, 1) for n, c in capacity.items()},
