@@ -120,7 +120,8 @@ def _median(values: list[float]) -> float:
 REFERENCES = (
     ("bare", "the app alone"),
     ("timing", "a minimal timing middleware (clock, status, two counters)"),
-    ("sli_instrument", "sli_instrument (middleware and decorators, OTLP export)"),
+    ("sli_instrument", "sli_instrument, journeys named by decorators (OTLP export)"),
+    ("sli_instrument_routes", "sli_instrument, journeys named by a route map (OTLP export)"),
     ("prometheus", "a hand-written prometheus-client middleware"),
     ("opentelemetry", "OpenTelemetry's ASGI middleware, SDK meter provider, OTLP export"),
 )

@@ -1,7 +1,9 @@
 """Load tier, for reference: what other middlewares that measure requests cost on the same app.
 
-The Starlette app of the load tier under uvicorn, five ways, each its own server: bare; with
-sli_instrument (as in ``test_load.py``); and under the references of ``reliapp_reference.py``: the
+The Starlette app of the load tier under uvicorn, six ways, each its own server: bare; with
+sli_instrument as in ``test_load.py`` (journeys named by decorators and ``with`` blocks); with
+sli_instrument naming the same journeys by a route map instead (``RELIAPP_DECORATORS=0``: the
+middleware alone, what the references do); and under the references of ``reliapp_reference.py``: the
 least a timing middleware can do, a hand-written prometheus-client middleware, and
 OpenTelemetry's ASGI middleware with an SDK meter provider. Capacity is compared as in
 ``test_load.py``'s dedicated-core method: the servers take turns of ``SLI_LOAD_TURN`` seconds on
@@ -38,6 +40,10 @@ from tests.support.otlp_receiver import OTLPReceiver
 VARIANTS = {
     "bare": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "0"}),
     "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}),
+    "sli_instrument_routes": (
+        "reliapp_asgi:app",
+        {"RELIAPP_INSTRUMENT": "1", "RELIAPP_DECORATORS": "0"},
+    ),
     "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}),
     "prometheus": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "prometheus"}),
     "opentelemetry": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "opentelemetry"}),

@@ -23,34 +23,41 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
+#: ``RELIAPP_DECORATORS=0``: the instrumented app names its journeys by the middleware's route map
+#: (``reliapp_instrument.ROUTES``) instead of decorators and ``with`` blocks, which stay inert.
+DECORATORS = os.environ.get("RELIAPP_DECORATORS", "1") == "1"
 ECHO = os.environ.get("RELIAPP_ECHO_JOURNEY") == "1"
 JITTER_JOURNEYS = 8
 
+
+class _NoJourney:
+    def __call__(self, func: Any) -> Any:
+        return func
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _no_journey(*_args: Any, **_kwargs: Any) -> Any:
+    return _NoJourney()
+
+
+journey: Callable[..., Any] = _no_journey
 if INSTRUMENT:
     import sli_instrument as sli
 
     sli.configure(service_name="reliapp-asgi")
-    journey: Callable[..., Any] = sli.journey
-else:
-
-    class _NoJourney:
-        def __call__(self, func: Any) -> Any:
-            return func
-
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-        async def __aenter__(self) -> None:
-            return None
-
-        async def __aexit__(self, *exc: object) -> None:
-            return None
-
-    def journey(*_args: Any, **_kwargs: Any) -> Any:
-        return _NoJourney()
+    if DECORATORS:
+        journey = sli.journey
 
 
 def _json(name: str, status: int = 200, **extra: Any) -> Response:
@@ -180,8 +187,8 @@ def _marked(inner: Any) -> Any:
 app = Starlette(routes=routes)
 
 if INSTRUMENT:
-    from reliapp_instrument import instrument_asgi
+    from reliapp_instrument import ROUTES, instrument_asgi
 
-    instrument_asgi(app)
+    instrument_asgi(app, routes=None if DECORATORS else ROUTES)
 
 application = _marked(app)

@@ -17,10 +17,22 @@ def instrument_wsgi(app: Any) -> Any:
     return app.wsgi_app
 
 
-def instrument_asgi(app: Any) -> Any:
+#: The Starlette app's journeys by route, for the variant that names none in code.
+ROUTES = {
+    "/browse": "browse",
+    "/search": "search",
+    "/checkout": "checkout",
+    "/pay": "pay",
+    "/mixed": "mixed",
+    "/stream": "stream",
+    "/jitter/{n}": "jitter",
+}
+
+
+def instrument_asgi(app: Any, routes: Any = None) -> Any:
     from sli_instrument.integrations.starlette import SLIMiddleware
 
-    app.add_middleware(SLIMiddleware, baggage_journeys=BAGGAGE_ALLOWLIST)
+    app.add_middleware(SLIMiddleware, baggage_journeys=BAGGAGE_ALLOWLIST, routes=routes)
     return app
 
 
