@@ -3,12 +3,12 @@
 The Starlette app of the load tier under uvicorn, six ways, each its own server: bare; with
 sli_instrument as in ``test_load.py`` (journeys named by decorators and ``with`` blocks); with
 sli_instrument naming the same journeys by a route map instead (``RELIAPP_DECORATORS=0``: the
-middleware alone, what the references do); and under the references of ``reliapp_reference.py``: the
-least a timing middleware can do, a hand-written prometheus-client middleware, and
-OpenTelemetry's ASGI middleware with an SDK meter provider. Capacity is compared as in
-``test_load.py``'s dedicated-core method: the servers take turns of ``SLI_LOAD_TURN`` seconds on
-the pinned core, in a new (seeded) order every round, and capacity is requests answered per
-CPU-second of the server over all of its turns.
+middleware alone, what the references do); and under the references of
+``reliapp_reference.py``: the least a timing middleware can do, a hand-written prometheus-client
+middleware, and OpenTelemetry's ASGI middleware with an SDK meter provider. Capacity is
+compared as in ``test_load.py``'s dedicated-core method: the servers take turns of
+``SLI_LOAD_TURN`` seconds on the pinned core, in a new (seeded) order every round, and capacity is
+requests answered per CPU-second of the server over all of its turns.
 
 Reported, never asserted: it says where the 5 % bound sits for any middleware on this app (its
 bare request is a few hundred microseconds of server CPU), which is the context the asserted
