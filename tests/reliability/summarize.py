@@ -122,6 +122,10 @@ REFERENCES = (
     ("timing", "a minimal timing middleware (clock, status, two counters)"),
     ("sli_instrument", "sli_instrument, journeys named by decorators (OTLP export)"),
     ("sli_instrument_routes", "sli_instrument, journeys named by a route map (OTLP export)"),
+    (
+        "sli_instrument_no_propagation",
+        "sli_instrument, decorators, `propagate=False` (OTLP export)",
+    ),
     ("prometheus", "a hand-written prometheus-client middleware"),
     ("opentelemetry", "OpenTelemetry's ASGI middleware, SDK meter provider, OTLP export"),
 )

@@ -26,6 +26,8 @@ INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
 #: ``RELIAPP_DECORATORS=0``: the instrumented app names its journeys by the middleware's route map
 #: (``reliapp_instrument.ROUTES``) instead of decorators and ``with`` blocks, which stay inert.
 DECORATORS = os.environ.get("RELIAPP_DECORATORS", "1") == "1"
+#: ``RELIAPP_PROPAGATE=0``: the middleware's ``propagate=False`` (no outgoing baggage).
+PROPAGATE = os.environ.get("RELIAPP_PROPAGATE", "1") == "1"
 ECHO = os.environ.get("RELIAPP_ECHO_JOURNEY") == "1"
 JITTER_JOURNEYS = 8
 
@@ -189,6 +191,6 @@ app = Starlette(routes=routes)
 if INSTRUMENT:
     from reliapp_instrument import ROUTES, instrument_asgi
 
-    instrument_asgi(app, routes=None if DECORATORS else ROUTES)
+    instrument_asgi(app, routes=None if DECORATORS else ROUTES, propagate=PROPAGATE)
 
 application = _marked(app)

@@ -29,10 +29,12 @@ ROUTES = {
 }
 
 
-def instrument_asgi(app: Any, routes: Any = None) -> Any:
+def instrument_asgi(app: Any, routes: Any = None, propagate: bool = True) -> Any:
     from sli_instrument.integrations.starlette import SLIMiddleware
 
-    app.add_middleware(SLIMiddleware, baggage_journeys=BAGGAGE_ALLOWLIST, routes=routes)
+    app.add_middleware(
+        SLIMiddleware, baggage_journeys=BAGGAGE_ALLOWLIST, routes=routes, propagate=propagate
+    )
     return app
 
 
