@@ -15,7 +15,7 @@ import os
 import random
 from typing import Any, Callable
 
-from reliapp_instrument import baggage_journey
+from reliapp_instrument import baggage_journey, no_journey
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,28 +32,7 @@ ECHO = os.environ.get("RELIAPP_ECHO_JOURNEY") == "1"
 JITTER_JOURNEYS = 8
 
 
-class _NoJourney:
-    def __call__(self, func: Any) -> Any:
-        return func
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-def _no_journey(*_args: Any, **_kwargs: Any) -> Any:
-    return _NoJourney()
-
-
-journey: Callable[..., Any] = _no_journey
+journey: Callable[..., Any] = no_journey
 if INSTRUMENT:
     import sli_instrument as sli
 

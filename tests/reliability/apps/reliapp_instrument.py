@@ -38,6 +38,31 @@ def instrument_asgi(app: Any, routes: Any = None, propagate: bool = True) -> Any
     return app
 
 
+class _NoJourney:
+    """What ``journey(...)`` gives the bare apps: a decorator, ``with`` and ``async with`` block
+    that do nothing, so the same app code runs with and without sli_instrument."""
+
+    def __call__(self, func: Any) -> Any:
+        return func
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def no_journey(*_args: Any, **_kwargs: Any) -> Any:
+    """Stands in for ``sli_instrument.journey`` in an app served without it."""
+    return _NoJourney()
+
+
 def enabled() -> bool:
     return os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
 

@@ -31,7 +31,7 @@ import time
 from typing import Any, Callable
 
 from flask import Flask, Response, request, stream_with_context
-from reliapp_instrument import baggage_journey
+from reliapp_instrument import baggage_journey, no_journey
 
 INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
 CONTROL_DIR = os.environ.get("RELIAPP_CONTROL_DIR", "")
@@ -48,19 +48,7 @@ if INSTRUMENT:
     )
     journey: Callable[..., Any] = sli.journey
 else:
-
-    class _NoJourney:
-        def __call__(self, func: Any) -> Any:
-            return func
-
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-    def journey(*_args: Any, **_kwargs: Any) -> Any:
-        return _NoJourney()
+    journey = no_journey
 
 
 def _body(name: str, **extra: Any) -> Response:
