@@ -356,11 +356,14 @@ def test_the_server_span_gets_the_journey(pipeline):
     assert spans["GET /other"]["sli.journey"] == "unclaimed"
 
 
-def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_context(pipeline):
+@pytest.mark.parametrize("mode", [True, "context"])
+def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_context(
+    pipeline, mode
+):
     # Starlette's StreamingResponse sends the body from a task of its own: the event ends there,
     # but the request scope and the journey's baggage must be left in the request's own context,
     # or a server that serves the next request in the same context would start it with them.
-    from opentelemetry import baggage, context
+    from opentelemetry import baggage, context, propagate
 
     @sli.journey("stream")
     async def claim() -> None:
@@ -368,7 +371,11 @@ def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_con
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         await claim()
-        assert baggage.get_baggage("sli.journey") == "stream"
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        assert "sli.journey=stream" in carrier["baggage"]
+        in_context = baggage.get_baggage("sli.journey")
+        assert in_context == ("stream" if mode == "context" else None)
 
         async def body() -> None:
             await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -377,7 +384,7 @@ def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_con
 
         await asyncio.create_task(body())
 
-    wrapped = ASGIMiddleware(app)
+    wrapped = ASGIMiddleware(app, propagate=mode)
 
     async def serve_twice() -> list[Any]:
         seen = []

@@ -22,11 +22,14 @@ from collections.abc import Mapping
 from contextvars import Token
 from typing import Any, Callable, Optional, cast
 
+from opentelemetry.propagate import get_global_textmap
+
 from . import _contract as c
 from . import config as _config
 from ._context import RequestScope, _current
 from ._observers import claim_observers as _claim_observers
 from ._observers import notify_claim
+from ._outgoing import JourneyPropagator, keep_installed
 from ._propagation import (
     BaggagePolicy,
     annotate_span,
@@ -41,11 +44,13 @@ from ._recorder import recorder
 from ._registry import Journey
 from ._routing import RouteMap, UnclaimedPolicy
 from ._safety import report_internal_error
+from .errors import ConfigurationError
 from .outcome import OutcomePolicy
 
 __all__ = ["HTTPInstrumentation", "HTTPScope", "environ_baggage"]
 
 _record = recorder.record
+_global_textmap = get_global_textmap
 _ABORTED = c.OUTCOME_ABORTED
 _FAILURE = c.OUTCOME_FAILURE
 _SUCCESS = c.OUTCOME_SUCCESS
@@ -55,8 +60,8 @@ class HTTPScope(RequestScope):
     """One HTTP request, from the middleware opening it to its one event being recorded.
 
     Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
-    route map to the path; :meth:`claim` names the journey (and annotates the span and propagates
-    the journey); :meth:`end` classifies and records the event; :meth:`leave` closes the scope
+    route map to the path; :meth:`claim` names the journey (and annotates the span, and makes sure
+    outgoing calls can carry the journey); :meth:`end` classifies and records the event; :meth:`leave` closes the scope
     (in the context that opened it: Django and ASGI leave when their middleware returns, which
     may be before or after the event ends).
 
@@ -94,7 +99,9 @@ class HTTPScope(RequestScope):
         return None
 
     def claim(self, journey: Journey, source: str = "decorator") -> bool:
-        # RequestScope.claim inline (first journey named wins), then the span and the baggage.
+        # RequestScope.claim inline (first journey named wins), then the span and the baggage:
+        # by default only a check that our propagator is installed (_outgoing.py adds the journey
+        # when a call injects); propagate="context" also puts it into the OTel context.
         if self.journey is not None:
             return False
         self.journey = journey
@@ -105,10 +112,14 @@ class HTTPScope(RequestScope):
             parent = _otel_var.get() if _otel_var is not None else current_context()
             if parent:  # an empty context holds no span: no lookup on untraced requests
                 annotate_span_in(parent, journey)
-            if self.http.propagate and not journey.reserved:
-                ctx = with_journey(parent, journey)
-                self._ctx = ctx
-                self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
+            http = self.http
+            if http.propagate and not journey.reserved:
+                if http.propagate_context:
+                    ctx = with_journey(parent, journey)
+                    self._ctx = ctx
+                    self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
+                elif type(_global_textmap()) is not JourneyPropagator:
+                    keep_installed()  # outgoing calls add the journey when they inject
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True
@@ -217,6 +228,7 @@ class HTTPInstrumentation:
         "default_outcomes",
         "policy",
         "propagate",
+        "propagate_context",
         "routes",
         "unclaimed",
         "wants_route",
@@ -254,7 +266,11 @@ class HTTPInstrumentation:
         #: default one (5xx fails), which HTTPScope.end applies without a call.
         policy = self.policy
         self.default_outcomes = policy.classifier is None and policy.failure_statuses is None
-        self.propagate = bool(propagate)
+        #: Outgoing calls carry the journey (``True``, ``"context"``); ``"context"`` also puts it
+        #: into the OpenTelemetry context for the whole request.
+        self.propagate, self.propagate_context = _propagate_mode(propagate, source)
+        if self.propagate:
+            keep_installed()
 
     def _adopt_slo_routes(self, configuration: Any) -> None:
         """Merge the route templates of the configured SLO file into the route map."""
@@ -293,6 +309,19 @@ class HTTPInstrumentation:
         """For custom integrations: the framework matched ``template`` for the current request."""
         if isinstance(scope, HTTPScope):
             scope.route_known(template)
+
+
+def _propagate_mode(value: object, source: str) -> tuple[bool, bool]:
+    """``propagate=``: (outgoing calls carry the journey, the context holds it all request)."""
+    if isinstance(value, bool):
+        return value, False
+    if value == "context":
+        return True, True
+    raise ConfigurationError(
+        f"invalid propagate {value!r} (from {source}): must be True (outgoing calls carry the "
+        "journey), 'context' (also put it into the OpenTelemetry context for the whole request) "
+        "or False"
+    )
 
 
 def environ_baggage(environ: Any) -> Optional[str]:

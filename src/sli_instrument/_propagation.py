@@ -5,11 +5,10 @@ journeys on the middleware's allowlist (``baggage_journeys=``), which are regist
 middleware is created, so a baggage value can pick among existing series but never create one. A
 journey named by the service itself (decorator, route map) wins over baggage.
 
-Outgoing: when a request's journey becomes known, it is put into the OpenTelemetry context as
-baggage ``sli.journey`` for the rest of the request. Any client that injects context with the
-global propagators (the OpenTelemetry ``requests``/``httpx``/``urllib3``/``botocore``
-instrumentations, or ``opentelemetry.propagate.inject(headers)`` by hand) then sends it; the default
-propagators (``OTEL_PROPAGATORS=tracecontext,baggage``) include W3C baggage.
+Outgoing: calls that inject with the global propagator carry the journey; ``_outgoing.py`` adds
+it at injection time. With ``propagate="context"`` the journey is also put into the OpenTelemetry
+context as baggage ``sli.journey`` for the rest of the request (:func:`with_journey`,
+:func:`detach_journey`), for code and span processors that read baggage from the context.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from time import perf_counter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from ._http import HTTPInstrumentation, HTTPScope
 from ._safety import report_internal_error
@@ -71,7 +71,7 @@ class ASGIMiddleware:
         baggage_journeys: Any = (),
         failure_statuses: Any = None,
         classifier: Any = None,
-        propagate: bool = True,
+        propagate: Union[bool, str] = True,
         _http: Optional[HTTPInstrumentation] = None,
     ) -> None:
         self.app = app

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import _contract as c
+from ._outgoing import uninstall as uninstall_outgoing
 from ._recorder import recorder
 from ._registry import registry
 from ._safety import reset_error_log
@@ -172,7 +173,8 @@ def recording(**configure_kwargs: Any) -> Iterator[Recording]:
 
 
 def reset_state() -> None:
-    """Return sli_instrument to its import-time state: no pipeline, no journeys, no counts.
+    """Return sli_instrument to its import-time state: no pipeline, no journeys, no counts, and
+    the global OpenTelemetry propagator unwrapped (a middleware created later wraps it again).
 
     For test suites that need full isolation between tests. Journeys registered before (for
     example by decorators at import time) are forgotten: their handles keep working but are no
@@ -182,3 +184,4 @@ def reset_state() -> None:
     registry.clear()
     recorder.forget()
     reset_error_log()
+    uninstall_outgoing()

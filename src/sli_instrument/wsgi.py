@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from time import perf_counter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from ._http import HTTPInstrumentation, HTTPScope, environ_baggage
 from ._safety import report_internal_error
@@ -37,7 +37,8 @@ class WSGIMiddleware:
     * ``unclaimed``: ``"catch-all"`` (default), ``"route"`` or ``"ignore"``.
     * ``baggage_journeys``: journeys a caller may name in W3C baggage ``sli.journey``.
     * ``failure_statuses`` / ``classifier``: what fails, for journeys without their own rule.
-    * ``propagate``: put the journey into the OpenTelemetry context for outgoing calls.
+    * ``propagate``: outgoing calls carry the journey in W3C baggage (``True``); ``"context"``
+      also puts it into the OpenTelemetry context for the whole request; ``False``: neither.
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class WSGIMiddleware:
         baggage_journeys: Any = (),
         failure_statuses: Any = None,
         classifier: Any = None,
-        propagate: bool = True,
+        propagate: Union[bool, str] = True,
         _http: Optional[HTTPInstrumentation] = None,
     ) -> None:
         self.app = app

@@ -126,6 +126,10 @@ REFERENCES = (
         "sli_instrument_no_propagation",
         "sli_instrument, decorators, `propagate=False` (OTLP export)",
     ),
+    (
+        "sli_instrument_context",
+        'sli_instrument, decorators, `propagate="context"` (OTLP export)',
+    ),
     ("prometheus", "a hand-written prometheus-client middleware"),
     ("opentelemetry", "OpenTelemetry's ASGI middleware, SDK meter provider, OTLP export"),
 )

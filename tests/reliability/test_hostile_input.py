@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import baggage as otel_baggage
+from opentelemetry import propagate
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -122,10 +123,10 @@ class AppError(Exception):
 def _outgoing_journey() -> Optional[str]:
     """What an instrumented HTTP client would send downstream: the journey in our baggage."""
     carrier: dict[str, str] = {}
-    W3CBaggagePropagator().inject(carrier)
+    propagate.inject(carrier)
     header = carrier.get("baggage", "")
     assert CANARY not in header, header
-    value = otel_baggage.get_baggage("sli.journey")
+    value = otel_baggage.get_baggage("sli.journey", W3CBaggagePropagator().extract(carrier))
     return value if isinstance(value, str) else None
 
 

@@ -1,10 +1,11 @@
 """Load tier, for reference: what other middlewares that measure requests cost on the same app.
 
-The Starlette app of the load tier under uvicorn, seven ways, each its own server: bare; with
+The Starlette app of the load tier under uvicorn, eight ways, each its own server: bare; with
 sli_instrument as in ``test_load.py`` (journeys named by decorators and ``with`` blocks); with
 sli_instrument naming the same journeys by a route map instead (``RELIAPP_DECORATORS=0``: the
 middleware alone, what the references do); with sli_instrument's ``propagate=False`` (no outgoing
-baggage, ``RELIAPP_PROPAGATE=0``); and under the references of
+baggage, ``RELIAPP_PROPAGATE=0``) and ``propagate="context"`` (the journey also in the
+OpenTelemetry context all request, ``RELIAPP_PROPAGATE=context``); and under the references of
 ``reliapp_reference.py``: the least a timing middleware can do, a hand-written prometheus-client
 middleware, and OpenTelemetry's ASGI middleware with an SDK meter provider. Capacity is
 compared as in ``test_load.py``'s dedicated-core method: the servers take turns of
@@ -48,6 +49,10 @@ VARIANTS = {
     "sli_instrument_no_propagation": (
         "reliapp_asgi:app",
         {"RELIAPP_INSTRUMENT": "1", "RELIAPP_PROPAGATE": "0"},
+    ),
+    "sli_instrument_context": (
+        "reliapp_asgi:app",
+        {"RELIAPP_INSTRUMENT": "1", "RELIAPP_PROPAGATE": "context"},
     ),
     "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}),
     "prometheus": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "prometheus"}),

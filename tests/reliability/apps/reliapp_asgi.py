@@ -26,8 +26,9 @@ INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
 #: ``RELIAPP_DECORATORS=0``: the instrumented app names its journeys by the middleware's route map
 #: (``reliapp_instrument.ROUTES``) instead of decorators and ``with`` blocks, which stay inert.
 DECORATORS = os.environ.get("RELIAPP_DECORATORS", "1") == "1"
-#: ``RELIAPP_PROPAGATE=0``: the middleware's ``propagate=False`` (no outgoing baggage).
-PROPAGATE = os.environ.get("RELIAPP_PROPAGATE", "1") == "1"
+#: ``RELIAPP_PROPAGATE``: the middleware's ``propagate=``: ``1`` (default, outgoing calls carry the
+#: journey), ``context`` (also in the OpenTelemetry context all request) or ``0`` (neither).
+PROPAGATE = {"1": True, "0": False, "context": "context"}[os.environ.get("RELIAPP_PROPAGATE", "1")]
 ECHO = os.environ.get("RELIAPP_ECHO_JOURNEY") == "1"
 JITTER_JOURNEYS = 8
 

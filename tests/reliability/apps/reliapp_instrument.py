@@ -29,7 +29,7 @@ ROUTES = {
 }
 
 
-def instrument_asgi(app: Any, routes: Any = None, propagate: bool = True) -> Any:
+def instrument_asgi(app: Any, routes: Any = None, propagate: Any = True) -> Any:
     from sli_instrument.integrations.starlette import SLIMiddleware
 
     app.add_middleware(
@@ -71,7 +71,10 @@ def baggage_journey() -> str:
     """The journey an outgoing call made now would carry in its baggage ("-": none)."""
     if not enabled():
         return "-"
-    from opentelemetry import baggage
+    from opentelemetry import baggage, propagate
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
-    value = baggage.get_baggage("sli.journey")
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)  # what an instrumented HTTP client does
+    value = baggage.get_baggage("sli.journey", W3CBaggagePropagator().extract(carrier))
     return str(value) if value else "-"
