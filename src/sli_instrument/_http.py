@@ -61,9 +61,9 @@ class HTTPScope(RequestScope):
 
     Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
     route map to the path; :meth:`claim` names the journey (and annotates the span, and makes sure
-    outgoing calls can carry the journey); :meth:`end` classifies and records the event; :meth:`leave` closes the scope
-    (in the context that opened it: Django and ASGI leave when their middleware returns, which
-    may be before or after the event ends).
+    outgoing calls can carry the journey); :meth:`end` classifies and records the event;
+    :meth:`leave` closes the scope (in the context that opened it: Django and ASGI leave when their
+    middleware returns, which may be before or after the event ends).
 
     Those run on every request, so each is one method with the common case inline. Each
     middleware uses a small subclass that knows where the request's ``baggage`` header is; the
@@ -114,12 +114,12 @@ class HTTPScope(RequestScope):
                 annotate_span_in(parent, journey)
             http = self.http
             if http.propagate and not journey.reserved:
+                if type(_global_textmap()) is not JourneyPropagator:
+                    keep_installed()  # outgoing calls add the journey when they inject
                 if http.propagate_context:
                     ctx = with_journey(parent, journey)
                     self._ctx = ctx
                     self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
-                elif type(_global_textmap()) is not JourneyPropagator:
-                    keep_installed()  # outgoing calls add the journey when they inject
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True

@@ -101,7 +101,7 @@ def outgoing_context(context: Optional[Context]) -> Optional[Context]:
 
 
 def keep_installed() -> None:
-    """Wrap the global propagator unless it already is ours. Cheap: it runs on every claim."""
+    """Wrap the global propagator unless it already is ours (claims check the type first)."""
     current = get_global_textmap()
     if type(current) is not JourneyPropagator:
         set_global_textmap(JourneyPropagator(current))
