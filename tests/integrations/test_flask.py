@@ -138,6 +138,12 @@ def test_init_app_factory_config_and_no_double_counting():
         SLI(configured)
     with pytest.raises(ConfigurationError, match="'route_map'"):
         SLI(build_app(instrument=False), route_map={})
+    misspelt = build_app(instrument=False)
+    misspelt.config["SLI_INSTRUMENT"] = {"propagate": "false"}  # a string, not False
+    with pytest.raises(
+        ConfigurationError, match=r"invalid propagate 'false' \(from SLI options of Flask app"
+    ):
+        SLI(misspelt)
 
 
 def test_the_flask_integration_imports_no_other_framework():
