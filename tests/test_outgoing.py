@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any, Callable
-from wsgiref.simple_server import WSGIRequestHandler, make_server
-from wsgiref.util import setup_testing_defaults
 
 import httpx
 import pytest
@@ -19,12 +15,14 @@ from opentelemetry import baggage, context, propagate
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from werkzeug.serving import make_server
 
 import sli_instrument as sli
 from sli_instrument import ConfigurationError, WSGIMiddleware
 from sli_instrument._outgoing import JourneyPropagator, outgoing_context
 from sli_instrument.testing import recording
-from tests.support.servers import ROOT, serve, tool
+from tests.support.servers import ROOT, clean_env, serve, tool
+from tests.support.wsgi_call import call_wsgi
 
 pytestmark = pytest.mark.usefixtures("sli_reset", "global_propagator")
 
@@ -35,14 +33,6 @@ def global_propagator() -> Iterator[None]:
     original = propagate.get_global_textmap()
     yield
     propagate.set_global_textmap(original)
-
-
-def _serve(app: Any, path: str) -> None:
-    environ: dict[str, Any] = {"PATH_INFO": path, "wsgi.input": io.BytesIO()}
-    setup_testing_defaults(environ)
-    result = app(environ, lambda *a: None)
-    b"".join(result)
-    result.close()
 
 
 def _injected() -> dict[str, str]:
@@ -61,7 +51,10 @@ def _app(work: Callable[[], None]) -> Any:
 
 
 @pytest.mark.core
-def test_a_call_carries_the_journey_which_stays_out_of_the_context() -> None:
+@pytest.mark.parametrize(("mode", "in_context"), [(True, None), ("context", "checkout")])
+def test_a_call_carries_the_journey_and_only_context_mode_puts_it_in_the_context(
+    mode: Any, in_context: object
+) -> None:
     seen: list[tuple[dict[str, str], object]] = []
 
     @sli.journey("checkout")
@@ -69,28 +62,15 @@ def test_a_call_carries_the_journey_which_stays_out_of_the_context() -> None:
         seen.append((_injected(), baggage.get_baggage("sli.journey")))
 
     with recording() as rec:
-        _serve(WSGIMiddleware(_app(checkout)), "/checkout")
+        call_wsgi(WSGIMiddleware(_app(checkout), propagate=mode), "/checkout")
         after = _injected()
-    carried, in_context = seen[0]
+    carried, seen_in_context = seen[0]
     assert baggage.get_baggage("sli.journey", W3CBaggagePropagator().extract(carried)) == "checkout"
-    assert in_context is None  # the default puts nothing into the OpenTelemetry context
-    assert "baggage" not in after  # nor is anything carried once the request is over
-    assert rec.journey("checkout").requests == 1
-
-
-@pytest.mark.core
-def test_context_mode_also_puts_the_journey_into_the_context_for_the_request() -> None:
-    seen: list[tuple[dict[str, str], object]] = []
-
-    @sli.journey("checkout")
-    def checkout() -> None:
-        seen.append((_injected(), baggage.get_baggage("sli.journey")))
-
-    with recording():
-        _serve(WSGIMiddleware(_app(checkout), propagate="context"), "/checkout")
-    assert "sli.journey=checkout" in seen[0][0]["baggage"]
-    assert seen[0][1] == "checkout"
+    # The default puts nothing into the OpenTelemetry context; "context" does, for the request.
+    assert seen_in_context == in_context
+    assert "baggage" not in after  # nothing is carried once the request is over
     assert dict(context.get_current()) == {}
+    assert rec.journey("checkout").requests == 1
 
 
 @pytest.mark.core
@@ -109,7 +89,7 @@ def test_a_journey_named_in_a_worker_thread_is_carried_by_a_later_call_from_the_
         seen.append(_injected())
 
     with recording() as rec:
-        _serve(WSGIMiddleware(_app(work)), "/search")
+        call_wsgi(WSGIMiddleware(_app(work)), "/search")
     assert "sli.journey=search" in seen[0]["baggage"]
     assert rec.journey("search").requests == 1
 
@@ -127,7 +107,7 @@ def test_the_services_own_journey_wins_over_baggage_it_received_and_an_explicit_
         seen.append(carrier)
 
     with recording():
-        _serve(WSGIMiddleware(_app(checkout)), "/checkout")
+        call_wsgi(WSGIMiddleware(_app(checkout)), "/checkout")
     extracted = W3CBaggagePropagator().extract(seen[0])
     assert baggage.get_all(extracted) == {"sli.journey": "checkout", "tenant": "t1"}
 
@@ -141,8 +121,8 @@ def test_nothing_is_carried_for_propagate_false_the_catch_all_or_outside_a_reque
         seen.append(_injected())
 
     with recording():
-        _serve(WSGIMiddleware(_app(search), propagate=False), "/search")
-        _serve(WSGIMiddleware(_app(lambda: seen.append(_injected()))), "/unclaimed-path")
+        call_wsgi(WSGIMiddleware(_app(search), propagate=False), "/search")
+        call_wsgi(WSGIMiddleware(_app(lambda: seen.append(_injected()))), "/unclaimed-path")
         search()  # a decorated function called outside any request
     assert [carrier.get("baggage", "") for carrier in seen] == ["", "", ""]
 
@@ -161,7 +141,7 @@ def test_a_propagator_installed_later_is_wrapped_again_and_keeps_its_own_behavio
     mine = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
     propagate.set_global_textmap(mine)
     with recording():
-        _serve(middleware, "/checkout")
+        call_wsgi(middleware, "/checkout")
     assert "sli.journey=checkout" in seen[0]["baggage"]
     wrapper = propagate.get_global_textmap()
     assert isinstance(wrapper, JourneyPropagator) and wrapper.inner is mine
@@ -171,7 +151,7 @@ def test_a_propagator_installed_later_is_wrapped_again_and_keeps_its_own_behavio
     # Propagators without W3C baggage get nothing added to the wire.
     propagate.set_global_textmap(TraceContextTextMapPropagator())
     with recording():
-        _serve(middleware, "/checkout")
+        call_wsgi(middleware, "/checkout")
     assert "baggage" not in seen[1]
 
 
@@ -192,7 +172,7 @@ def test_a_fault_while_adding_the_journey_loses_the_journey_not_the_call(
     monkeypatch.setattr(baggage, "set_baggage", broken)
     caplog.set_level(logging.ERROR, logger="sli_instrument")
     with recording() as rec:
-        _serve(WSGIMiddleware(_app(checkout)), "/checkout")
+        call_wsgi(WSGIMiddleware(_app(checkout)), "/checkout")
     assert seen == [{}, {}]  # injected as if we were not there
     errors = [r for r in caplog.records if "outgoing baggage" in r.getMessage()]
     assert len(errors) == 1  # once, not once per call
@@ -212,11 +192,6 @@ def test_an_invalid_propagate_fails_at_startup_naming_value_and_source(value: ob
 # -- two real services ---------------------------------------------------------------------------
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def downstream() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """Another service on loopback: our WSGI middleware allowing ``checkout`` from baggage."""
@@ -228,14 +203,13 @@ def downstream() -> Iterator[tuple[str, list[tuple[str, str]]]]:
         return [b"downstream"]
 
     app = WSGIMiddleware(inner, baggage_journeys=["checkout"])
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", received
     finally:
         server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize(("mode", "carries"), [("1", True), ("context", True), ("0", False)])
@@ -248,7 +222,7 @@ def test_requests_instrumented_by_opentelemetry_carry_the_journey_to_the_next_se
     argv += ["--host", "127.0.0.1", "--no-access-log"]
     paths = ["/checkout", "/pay", "/named-in-thread", "/unnamed"]
     with recording() as rec:
-        with serve(argv, env=_env(env), cwd=ROOT, ready_path="/ready") as upstream:
+        with serve(argv, env=clean_env(**env), cwd=ROOT, ready_path="/ready") as upstream:
             for path in paths:
                 assert httpx.get(upstream + path, timeout=20).text == "downstream"
         counts = {name: m.requests for name, m in rec.metrics().items() if m.requests}
@@ -263,10 +237,3 @@ def test_requests_instrumented_by_opentelemetry_carry_the_journey_to_the_next_se
 
 def _journey_in(header: str) -> Any:
     return baggage.get_baggage("sli.journey", W3CBaggagePropagator().extract({"baggage": header}))
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SLI_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    env.update(extra)
-    return env

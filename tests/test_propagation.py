@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from opentelemetry import baggage, propagate
@@ -13,6 +11,7 @@ import sli_instrument as sli
 from sli_instrument import ConfigurationError, WSGIMiddleware
 from sli_instrument._propagation import BaggagePolicy
 from sli_instrument.testing import recording
+from tests.support.wsgi_call import call_wsgi
 
 pytestmark = pytest.mark.usefixtures("sli_reset")
 
@@ -30,15 +29,6 @@ def test_baggage_parsing_follows_w3c_and_the_allowlist():
     assert pick("sli.journey=" + "x" * 10_000) is None
     with pytest.raises(ConfigurationError, match="'checkout'"):
         BaggagePolicy("checkout")
-
-
-def _serve(app: Any, path: str) -> bytes:
-    environ: dict[str, Any] = {"PATH_INFO": path, "wsgi.input": io.BytesIO()}
-    setup_testing_defaults(environ)
-    result = app(environ, lambda *a: None)
-    body = b"".join(result)
-    result.close()
-    return body
 
 
 def test_a_claim_made_through_asgiref_does_not_leak_into_the_next_request():
@@ -66,9 +56,9 @@ def test_a_claim_made_through_asgiref_does_not_leak_into_the_next_request():
 
     wrapped = WSGIMiddleware(app)
     with recording() as rec:
-        _serve(wrapped, "/checkout")
+        call_wsgi(wrapped, "/checkout")
         assert baggage.get_baggage("sli.journey") is None
-        _serve(wrapped, "/next")
+        call_wsgi(wrapped, "/next")
         assert rec.journey("checkout").requests == 1
     assert "sli.journey=checkout" in seen[0].get("baggage", "")
     assert "sli.journey" not in seen[1].get("baggage", "")  # the next request starts clean
@@ -95,6 +85,6 @@ def test_propagate_false_and_the_catch_all_put_nothing_in_the_context():
         return [b""]
 
     with recording():
-        _serve(WSGIMiddleware(app, propagate=False), "/search")
-        _serve(WSGIMiddleware(app), "/unclaimed-path")
+        call_wsgi(WSGIMiddleware(app, propagate=False), "/search")
+        call_wsgi(WSGIMiddleware(app), "/unclaimed-path")
     assert all("sli.journey" not in carrier.get("baggage", "") for carrier in seen)

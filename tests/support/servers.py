@@ -46,25 +46,28 @@ def tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without ``OTEL_*``/``SLI_*`` settings, the project importable,
+    plus ``extra``: a server process configured by the test alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SLI_"))}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
+    ).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
 def sli_env(receiver: Any, service: str, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    for key in list(env):
-        if key.startswith(("OTEL_", "SLI_")):
-            del env[key]
-    env.update(
-        {
+    return clean_env(
+        **{
             "SLI_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.http_endpoint,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_METRIC_EXPORT_INTERVAL": "200",
             "OTEL_SERVICE_NAME": service,
-            "PYTHONPATH": os.pathsep.join(
-                [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep),
+            **extra,
         }
     )
-    env.update(extra)
-    return env
 
 
 @contextlib.contextmanager
