@@ -5,6 +5,7 @@ untouched, messages and exceptions passed through unchanged, bounded cardinality
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import Any, Optional
 
@@ -395,3 +396,95 @@ def test_a_response_finished_from_another_task_leaves_nothing_in_the_callers_con
 
     assert run(serve_twice()) == [(None, {}), (None, {})]
     assert pipeline.metrics()["stream"].requests == 2
+
+
+@pytest.mark.parametrize("mode", [True, "context"])
+def test_code_run_after_the_response_is_outside_the_request(pipeline, mode):
+    # A background task (Starlette runs them after the last body message, in the request's
+    # task) is not the request: a @journey there is an event of its own, the request keeps the
+    # journey it was named, and neither the scope nor the journey's baggage are in the context.
+    from opentelemetry import baggage
+
+    seen: list[Any] = []
+
+    @sli.journey("buy")
+    async def buy() -> None:
+        await asyncio.sleep(0)
+
+    @sli.journey("receipt")
+    async def send_receipt() -> None:
+        seen.append((current_scope(), baggage.get_baggage("sli.journey")))
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await buy()
+        before = current_scope()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        seen.append(before is not None and before.journey is not None and before.journey.name)
+        await send_receipt()
+
+    wrapped = ASGIMiddleware(app, propagate=mode)
+    for _ in range(2):
+        run(call(wrapped))
+    assert seen == ["buy", (None, None)] * 2
+    metrics = pipeline.metrics()
+    assert (metrics["buy"].requests, metrics["receipt"].requests) == (2, 2)
+
+
+def test_a_streamed_response_keeps_its_scope_until_the_application_returns(pipeline):
+    # Streamed bodies usually come from a task of the application's own (Starlette's
+    # StreamingResponse), where the scope cannot be left: the rule is the same for every streamed
+    # response, so code after the last chunk is still inside the request.
+    seen: list[Any] = []
+
+    @sli.journey("receipt")
+    async def send_receipt() -> None:
+        seen.append(current_scope() is not None)
+
+    @sli.journey("export")
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a", "more_body": True})
+        await send({"type": "http.response.body", "body": b"b"})
+        await send_receipt()
+
+    run(call(ASGIMiddleware(app)))
+    assert seen == [True] and current_scope() is None
+    metrics = pipeline.metrics()
+    assert (metrics["export"].requests, metrics["receipt"].requests) == (1, 0)
+
+
+def test_a_request_leaves_nothing_for_a_server_timer_to_hold(pipeline):
+    # uvicorn schedules its keep-alive timeout from the send of the last body message, in a copy
+    # of the current context that the timer keeps for seconds. The request scope must be gone
+    # from that context, or every request's scope (and what it holds) outlives it that long.
+    from sli_instrument._http import HTTPScope
+
+    timers: list[asyncio.TimerHandle] = []
+
+    @sli.journey("held")
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                timers.append(loop.call_later(3600, lambda: None))
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        wrapped = ASGIMiddleware(app)
+        for _ in range(3):
+            await wrapped(http_scope("/"), receive, send)
+        gc.collect()
+        held = [o for o in gc.get_objects() if issubclass(type(o), HTTPScope)]
+        for timer in timers:
+            timer.cancel()
+        assert held == []
+
+    run(serve())
+    assert len(timers) == 3 and pipeline.metrics()["held"].requests == 3

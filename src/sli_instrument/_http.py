@@ -190,6 +190,35 @@ class HTTPScope(RequestScope):
         annotate_span(journey)
         return journey
 
+    def response_complete(self) -> None:
+        """A response sent in one body message is being sent: leave the scope now if we can.
+
+        Code the application runs after its response (Starlette's background tasks) is not part
+        of the request, and the server schedules work at this point (uvicorn's keep-alive timer)
+        in a copy of the current context: left open, the scope and its context would stay
+        referenced by that timer for seconds after every request, and the garbage collector would
+        run several times as often (measured: 45 young collections per 20,000 requests against 6
+        for the bare app, and a full one). Only the context that opened the scope can leave it,
+        and trying from another costs an exception: the ASGI middleware does not call this for a
+        streamed response (Starlette sends those from a task of its own), which is left when the
+        application returns, like one sent from another context. Never raises.
+        """
+        try:
+            ctx_token = self._ctx_token
+            if ctx_token is not None:  # propagate="context": the journey's context too
+                if _otel_var is None or _otel_var.get() is not self._ctx:
+                    return  # claimed elsewhere: leave() knows the unusual cases
+                _otel_var.reset(ctx_token)
+                self._ctx_token = None
+            token = self._token
+            if token is not None:
+                _current.reset(token)
+                self._token = None
+        except ValueError:
+            pass  # another context than the one that opened the scope: leave() does it
+        except Exception as exc:
+            report_internal_error("closing a request scope", exc)
+
     def leave(self) -> None:
         """Close the request scope and take the journey's baggage out of the context."""
         try:

@@ -9,8 +9,12 @@ message (``more_body`` false) or an ``http.response.pathsend``, so a streamed re
 to its last chunk; work done after that (Starlette background tasks) is not part of the user's
 wait, and the event is recorded once the application returns. Time to first byte is the first
 non-empty body message of a streamed body (``more_body`` true); a body sent in one message has no
-separate TTFB (it would repeat the duration). ``lifespan`` and ``websocket`` scopes pass through
-untouched.
+separate TTFB (it would repeat the duration). A body sent in one message also closes the request
+scope (when sent from the context that opened it): code run after the response, such as a
+background task, is outside the request (a ``@journey`` there is an event of its own), and a
+server that arms a timer with a copy of the context at that point (uvicorn's keep-alive timeout)
+does not keep the scope alive. A streamed response's scope closes when the application returns.
+``lifespan`` and ``websocket`` scopes pass through untouched.
 
 A client that disconnects before the response is complete (``http.disconnect`` received, or the
 server's ``send`` raising, found in the exception's traceback) makes the event ``aborted``; the
@@ -131,6 +135,8 @@ class ASGIMiddleware:
                     if not message.get("more_body", False):
                         state[2] = perf_counter()
                         state[4] = state[3]
+                        if state[1] is None:  # not streamed (see response_complete)
+                            request.response_complete()
                     elif state[1] is None and message.get("body"):
                         state[1] = perf_counter() - start  # TTFB of a streamed body
                 elif kind == "http.response.start":
@@ -138,6 +144,7 @@ class ASGIMiddleware:
                 elif kind == "http.response.pathsend":
                     state[2] = perf_counter()
                     state[4] = state[3]
+                    request.response_complete()
             return send(message)
 
         try:

@@ -1,8 +1,9 @@
 """A Starlette app for the integration tests, served by uvicorn in a subprocess.
 
 Journeys come from every source: ``@journey`` on async and sync (thread pool) endpoints, the
-route map (``/items/{item_id}``), route templates under a ``Mount`` (``unclaimed="route"``), and a
-streaming endpoint. ``X-Fail: 1`` makes ``/items/...`` answer 503; ``X-Delay-Ms`` delays.
+route map (``/items/{item_id}``), route templates under a ``Mount`` (``unclaimed="route"``), a
+streaming endpoint, and a background task with a journey of its own (``/buy``). ``X-Fail: 1``
+makes ``/items/...`` answer 503; ``X-Delay-Ms`` delays.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import time
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -50,6 +52,17 @@ async def order(request: Request) -> PlainTextResponse:
     return PlainTextResponse("order")
 
 
+@sli.journey("receipt")
+async def send_receipt() -> None:
+    await asyncio.sleep(0.001)
+
+
+@sli.journey("buy")
+async def buy(request: Request) -> PlainTextResponse:
+    # The receipt goes out after the response (a background task): an event of its own.
+    return PlainTextResponse("bought", background=BackgroundTask(send_receipt))
+
+
 async def stream(request: Request) -> StreamingResponse:
     rows = int(request.query_params.get("rows", "5"))
     delay = int(request.query_params.get("delay_ms", "100")) / 1000.0
@@ -84,6 +97,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/search", search),
             Route("/cart", cart),
+            Route("/buy", buy),
             Route("/items/{item_id:int}", item),
             Mount("/api", routes=[Route("/orders/{order_id}", order)]),
             Route("/stream", stream),
