@@ -197,8 +197,8 @@ class HTTPScope(RequestScope):
         of the request, and the server schedules work at this point (uvicorn's keep-alive timer)
         in a copy of the current context: left open, the scope and its context would stay
         referenced by that timer for seconds after every request, and the garbage collector would
-        run several times as often (measured: 45 young collections per 20,000 requests against 6
-        for the bare app, and a full one). Only the context that opened the scope can leave it,
+        run several times as often (measured under uvicorn: 83 young collections per 60,000
+        requests against 14 for the bare app; 19 since). Only the context that opened the scope can leave it,
         and trying from another costs an exception: the ASGI middleware does not call this for a
         streamed response (Starlette sends those from a task of its own), which is left when the
         application returns, like one sent from another context. Never raises.
