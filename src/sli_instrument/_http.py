@@ -198,10 +198,10 @@ class HTTPScope(RequestScope):
         in a copy of the current context: left open, the scope and its context would stay
         referenced by that timer for seconds after every request, and the garbage collector would
         run several times as often (measured under uvicorn: 83 young collections per 60,000
-        requests against 14 for the bare app; 19 since). Only the context that opened the scope can leave it,
-        and trying from another costs an exception: the ASGI middleware does not call this for a
-        streamed response (Starlette sends those from a task of its own), which is left when the
-        application returns, like one sent from another context. Never raises.
+        requests against 14 for the bare app; 19 since). Only the context that opened the scope
+        can leave it, and trying from another costs an exception: the ASGI middleware does not
+        call this for a streamed response (Starlette sends those from a task of its own), which is
+        left when the application returns, like one sent from another context. Never raises.
         """
         try:
             ctx_token = self._ctx_token
