@@ -5,7 +5,6 @@ untouched, messages and exceptions passed through unchanged, bounded cardinality
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from typing import Any, Optional
 
@@ -15,6 +14,7 @@ import sli_instrument as sli
 from sli_instrument import ASGIMiddleware
 from sli_instrument._context import current_scope
 from sli_instrument.testing import recording
+from tests.support.request_scopes import live_request_scopes
 
 pytestmark = [pytest.mark.core, pytest.mark.usefixtures("sli_reset", "pipeline")]
 
@@ -458,8 +458,6 @@ def test_a_request_leaves_nothing_for_a_server_timer_to_hold(pipeline):
     # uvicorn schedules its keep-alive timeout from the send of the last body message, in a copy
     # of the current context that the timer keeps for seconds. The request scope must be gone
     # from that context, or every request's scope (and what it holds) outlives it that long.
-    from sli_instrument._http import HTTPScope
-
     timers: list[asyncio.TimerHandle] = []
 
     @sli.journey("held")
@@ -477,15 +475,11 @@ def test_a_request_leaves_nothing_for_a_server_timer_to_hold(pipeline):
         async def receive() -> dict:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        def alive() -> int:  # type(), not isinstance(): lazy proxies (Django's) raise on __class__
-            gc.collect()
-            return sum(1 for o in gc.get_objects() if issubclass(type(o), HTTPScope))
-
-        before = alive()  # what earlier tests may still reference
+        before = live_request_scopes()  # what earlier tests may still reference
         wrapped = ASGIMiddleware(app)
         for _ in range(3):
             await wrapped(http_scope("/"), receive, send)
-        held = alive() - before
+        held = live_request_scopes() - before
         for timer in timers:
             timer.cancel()
         assert held <= 0

@@ -63,7 +63,8 @@ class HTTPScope(RequestScope):
     route map to the path; :meth:`claim` names the journey (and annotates the span, and makes sure
     outgoing calls can carry the journey); :meth:`end` classifies and records the event;
     :meth:`leave` closes the scope (in the context that opened it: Django and ASGI leave when their
-    middleware returns, which may be before or after the event ends).
+    middleware returns, which may be before or after the event ends; ASGI leaves earlier when a
+    response is sent in one body message).
 
     Those run on every request, so each is one method with the common case inline. Each
     middleware uses a small subclass that knows where the request's ``baggage`` header is; the
@@ -190,56 +191,46 @@ class HTTPScope(RequestScope):
         annotate_span(journey)
         return journey
 
-    def response_complete(self) -> None:
-        """A response sent in one body message is being sent: leave the scope now if we can.
+    def leave(self, early: bool = False) -> None:
+        """Close the request scope and take the journey's baggage out of the context.
 
-        Code the application runs after its response (Starlette's background tasks) is not part
-        of the request, and the server schedules work at this point (uvicorn's keep-alive timer)
-        in a copy of the current context: left open, the scope and its context would stay
-        referenced by that timer for seconds after every request, and the garbage collector would
-        run several times as often (measured under uvicorn: 83 young collections per 60,000
-        requests against 14 for the bare app; 19 since). Only the context that opened the scope
-        can leave it, and trying from another costs an exception: the ASGI middleware does not
-        call this for a streamed response (Starlette sends those from a task of its own), which is
-        left when the application returns, like one sent from another context. Never raises.
+        ``early=True``: the ASGI middleware, while a response sent in one body message is being
+        sent, before the application returns. Code the application runs after its response
+        (Starlette's background tasks) is not part of the request, and the server schedules work
+        at this point (uvicorn's keep-alive timer) in a copy of the current context: left open,
+        the scope and its context would stay referenced by that timer for seconds after every
+        request, and the garbage collector would run several times as often (measured under
+        uvicorn: 83 young collections per 60,000 requests against 14 for the bare app; 19 since).
+        An early leave only acts in the context that opened the scope and otherwise keeps
+        everything for the final call, which also knows the unusual cases (a journey claimed in
+        another context). Trying from another context costs an exception, so the ASGI middleware
+        does not try for a streamed response (Starlette sends those from a task of its own).
+        Never raises.
         """
         try:
             ctx_token = self._ctx_token
             if ctx_token is not None:  # propagate="context": the journey's context too
-                if _otel_var is None or _otel_var.get() is not self._ctx:
-                    return  # claimed elsewhere: leave() knows the unusual cases
-                _otel_var.reset(ctx_token)
-                self._ctx_token = None
-            token = self._token
-            if token is not None:
-                _current.reset(token)
-                self._token = None
-        except ValueError:
-            pass  # another context than the one that opened the scope: leave() does it
-        except Exception as exc:
-            report_internal_error("closing a request scope", exc)
-
-    def leave(self) -> None:
-        """Close the request scope and take the journey's baggage out of the context."""
-        try:
-            ctx_token = self._ctx_token
-            if ctx_token is not None:
-                self._ctx_token = None
                 ctx = self._ctx
                 if _otel_var is not None and _otel_var.get() is ctx:
                     try:
                         _otel_var.reset(ctx_token)  # detach_journey's common case, inline
                     except ValueError:  # a token of another context: detach_journey knows
+                        if early:
+                            return
                         detach_journey(ctx_token, ctx)
+                elif early:
+                    return
                 else:
                     detach_journey(ctx_token, ctx)
+                self._ctx_token = None
             token = self._token
             if token is not None:
-                self._token = None
                 _current.reset(token)
+                self._token = None
         except ValueError:
-            # Left from another context than it was opened in (a server that iterates a WSGI
-            # body in another thread): the opening context still holds it, which is harmless.
+            # From another context than the one that opened the scope: an early leave leaves it
+            # to the final one; a final one from there (a server that iterates a WSGI body in
+            # another thread) leaves it to the opening context, which holds it harmlessly.
             pass
         except Exception as exc:
             report_internal_error("closing a request scope", exc)

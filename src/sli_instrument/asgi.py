@@ -135,8 +135,8 @@ class ASGIMiddleware:
                     if not message.get("more_body", False):
                         state[2] = perf_counter()
                         state[4] = state[3]
-                        if state[1] is None:  # not streamed (see response_complete)
-                            request.response_complete()
+                        if state[1] is None:  # not streamed (see HTTPScope.leave)
+                            request.leave(early=True)
                     elif state[1] is None and message.get("body"):
                         state[1] = perf_counter() - start  # TTFB of a streamed body
                 elif kind == "http.response.start":
@@ -144,7 +144,7 @@ class ASGIMiddleware:
                 elif kind == "http.response.pathsend":
                     state[2] = perf_counter()
                     state[4] = state[3]
-                    request.response_complete()
+                    request.leave(early=True)
             return send(message)
 
         try:

@@ -187,12 +187,8 @@ def test_uvicorn_keeps_no_request_scope_alive_between_requests():
 
     import uvicorn
 
-    from sli_instrument._http import HTTPScope
+    from tests.support.request_scopes import live_request_scopes
     from tests.support.servers import free_port
-
-    def alive() -> int:  # type(), not isinstance(): lazy proxies (Django's) raise on __class__
-        gc.collect()
-        return sum(1 for o in gc.get_objects() if issubclass(type(o), HTTPScope))
 
     app = _fresh_app()
     port = free_port()
@@ -200,7 +196,7 @@ def test_uvicorn_keeps_no_request_scope_alive_between_requests():
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
-    before = alive()
+    before = live_request_scopes()
     with recording() as rec:
         thread.start()
         try:
@@ -212,7 +208,8 @@ def test_uvicorn_keeps_no_request_scope_alive_between_requests():
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 paths = ["/search?q=a", "/cart", "/items/1", "/buy", "/healthz"] * 4
                 assert {client.get(path).status_code for path in paths} == {200}
-                held = alive() - before  # the connection is open, its keep-alive timer armed
+                # The connection is still open, its keep-alive timer armed.
+                held = live_request_scopes() - before
         finally:
             server.should_exit = True
             thread.join(10)
