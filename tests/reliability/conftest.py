@@ -11,6 +11,9 @@ set the environment variables below; see docs/reliability.md.
   variants take load at once on one core.
 * ``SLI_LOAD_STRICT=1``: assert the 5 % throughput bound (scripts/load); in CI the ratio is only
   reported, since a 10 s run on a shared 2-core runner measures the runner, not the middleware.
+* ``SLI_LOAD_REPLICAS``: servers of each variant (CI: 2; scripts/load: 3). Identical servers
+  differ in capacity by a few percent (memory layout, hash seed: one process's luck), so the
+  variants are compared over several processes each, the turns spread evenly over them.
 * ``SLI_FAULT_SECONDS``: seconds of load per fault phase (CI: 2; scripts/faults: 20).
 * ``SLI_RELIABILITY_OUT``: a directory where each test writes its numbers as JSON.
 """
@@ -35,6 +38,7 @@ if str(HERE) not in sys.path:
 LOAD_SECONDS = float(os.environ.get("SLI_LOAD_SECONDS", "10"))
 LOAD_SLICE = float(os.environ.get("SLI_LOAD_SLICE", "5"))
 LOAD_STRICT = os.environ.get("SLI_LOAD_STRICT") == "1"
+LOAD_REPLICAS = max(1, int(os.environ.get("SLI_LOAD_REPLICAS", "2")))
 FAULT_SECONDS = float(os.environ.get("SLI_FAULT_SECONDS", "2"))
 RESULTS_DIR = os.environ.get("SLI_RELIABILITY_OUT", "")
 

@@ -15,7 +15,10 @@ server's processes, two ways:
 * shared core (reported): both take load at once, in ``SLI_LOAD_SLICE`` slices; the two servers
   time-share one core, so each also pays for the other's working set in its caches.
 
-``SLI_LOAD_SECONDS`` sizes the runs (CI 10, scripts/load 60).
+Each variant runs as ``SLI_LOAD_REPLICAS`` servers (pairs of bare and instrumented), the turns and
+slices going round the pairs: two identical servers measured this way differ by up to about 3 %
+(memory layout and hash seed differ between processes), so one pair would compare two processes'
+luck as much as two variants. ``SLI_LOAD_SECONDS`` sizes the runs (CI 10, scripts/load 60).
 """
 
 from __future__ import annotations
@@ -32,11 +35,18 @@ import pytest
 from harness import Sampler, Server, cpu_count, cpu_seconds, memory_report, wait_until
 from rig import recorded
 
-from conftest import LOAD_SECONDS, LOAD_SLICE, LOAD_STRICT, otlp_env, save_result
+from conftest import (
+    LOAD_REPLICAS,
+    LOAD_SECONDS,
+    LOAD_SLICE,
+    LOAD_STRICT,
+    otlp_env,
+    save_result,
+)
 from tests.support.loadgen import LoadResult, Req, run_in_subprocess
 from tests.support.otlp_receiver import OTLPReceiver
 
-_BUDGET = LOAD_SECONDS * 4 + 240
+_BUDGET = LOAD_SECONDS * 4 + 120 * LOAD_REPLICAS + 120
 #: Seconds per turn of the dedicated-core comparison, and turns (per variant) per reported window.
 LOAD_TURN = float(os.environ.get("SLI_LOAD_TURN", "0.5"))
 TURNS_PER_WINDOW = 10
@@ -93,7 +103,7 @@ def _median(values: Sequence[float]) -> float:
 def _drive(
     name: str,
     tmp_path: Path,
-    make: Callable[[bool, dict[str, str]], Server],
+    make: Callable[[bool, dict[str, str], int], Server],
     requests: Sequence[Req],
     statuses: set[int],
     connections: int,
@@ -102,8 +112,15 @@ def _drive(
     receiver = OTLPReceiver(grpc_enabled=False).start()
     # A realistic export interval: the instrumented app's export work is part of what it costs.
     env = otlp_env(receiver.http_endpoint, OTEL_METRIC_EXPORT_INTERVAL="5000")
-    bare = make(False, {"RELIAPP_INSTRUMENT": "0"})
-    inst = make(True, env)
+    # LOAD_REPLICAS servers of each variant: identical servers differ by a few percent in
+    # capacity (one process's luck: memory layout, hash seed), so the turns go round them all.
+    pairs = [
+        (make(False, {"RELIAPP_INSTRUMENT": "0"}, k), make(True, env, k))
+        for k in range(LOAD_REPLICAS)
+    ]
+    bares = [bare for bare, _ in pairs]
+    insts = [inst for _, inst in pairs]
+    servers = [*bares, *insts]
     answered: dict[str, int] = {}
     answered_status: dict[str, dict[int, int]] = {}
     throughput: dict[str, list[float]] = {"bare": [], "instrumented": []}
@@ -117,14 +134,20 @@ def _drive(
     busy: list[float] = []
     shared: list[float] = []
     bare_windows: list[tuple[float, float]] = []
+    #: Requests answered and CPU-seconds used in the dedicated-core turns, per server.
+    per_server: dict[str, list[float]] = {server.name: [0.0, 0.0] for server in servers}
     try:
-        bare.start()
-        inst.start()
-        workers = 2 if "gunicorn" in inst.argv[0] else 1
-        inst.wait_workers(workers)
-        bare.wait_workers(workers)
-        inst_sampler = Sampler(inst.workers, interval=0.5).start()
-        bare_sampler = Sampler(bare.workers, interval=0.5).start()
+        for server in servers:
+            server.start()
+        workers = 2 if "gunicorn" in insts[0].argv[0] else 1
+        for server in servers:
+            server.wait_workers(workers)
+
+        def worker_pids(group: list[Server]) -> Callable[[], list[int]]:
+            return lambda: [pid for server in group for pid in server.workers()]
+
+        inst_sampler = Sampler(worker_pids(insts), interval=0.5).start()
+        bare_sampler = Sampler(worker_pids(bares), interval=0.5).start()
         bare_sampler.t0 = inst_sampler.t0
 
         def server_cpu(server: Server) -> float:
@@ -147,7 +170,7 @@ def _drive(
             assert result.unanswered == 0, (server.name, result.unanswered_examples)
             assert result.connect_errors == 0, server.name
             assert set(result.statuses) <= statuses, (server.name, result.statuses)
-            if server is inst:
+            if server in insts:
                 for tag, by_status in result.per_tag.items():
                     answered[tag] = answered.get(tag, 0) + sum(by_status.values())
                     mine = answered_status.setdefault(tag, {})
@@ -155,7 +178,9 @@ def _drive(
                         mine[status] = mine.get(status, 0) + n
             return result, start, end
 
-        def run_both(seconds: float) -> dict[str, tuple[LoadResult, float, float]]:
+        def run_both(
+            pair: tuple[Server, Server], seconds: float
+        ) -> dict[str, tuple[LoadResult, float, float]]:
             # Both variants under load at the same time, on the same core, each from its own
             # load generator: whatever else the machine does in that window, both see it.
             results: dict[str, tuple[LoadResult, float, float]] = {}
@@ -167,7 +192,7 @@ def _drive(
                 except BaseException as exc:  # re-raised below, in the test's thread
                     errors.append(exc)
 
-            threads = [threading.Thread(target=load, args=(server,)) for server in (bare, inst)]
+            threads = [threading.Thread(target=load, args=(server,)) for server in pair]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -176,20 +201,25 @@ def _drive(
                 raise errors[0]
             return results
 
-        warmup = max(1.0, LOAD_SECONDS * 0.1)
-        run(bare, warmup)
-        _, _, warm_end = run(inst, warmup)
+        warmup = max(1.0, LOAD_SECONDS * 0.1 / LOAD_REPLICAS)
+        for bare, inst in pairs:
+            run(bare, warmup)
+            _, _, warm_end = run(inst, warmup)
 
         # Dedicated core (the asserted number): the variants take turns of LOAD_TURN seconds
         # (bare, instrumented, instrumented, bare, ...), so each serves with its caches warm, as
         # a worker with a core to itself does, and both meet the same machine speed, which on a
         # shared VM moves by tens of percent within seconds. Capacity = requests answered / CPU
         # seconds of the server's processes, summed over all of a variant's turns.
-        turns = max(2, round(LOAD_SECONDS / LOAD_TURN))
+        # A whole number of visits to every pair, each visit's order reversed at the next.
+        per_visit = 2 * LOAD_REPLICAS
+        turns = max(1, round(LOAD_SECONDS / LOAD_TURN / per_visit)) * per_visit
         totals = {"bare": [0.0, 0.0, 0.0], "instrumented": [0.0, 0.0, 0.0]}  # requests, cpu, s
         window = {"bare": [0.0, 0.0], "instrumented": [0.0, 0.0]}
         for n in range(turns):
-            for server in (bare, inst) if n % 2 == 0 else (inst, bare):
+            # Round the pairs; each pair's order alternates from one of its turns to the next.
+            bare, inst = pairs[n % LOAD_REPLICAS]
+            for server in (bare, inst) if (n // LOAD_REPLICAS) % 2 == 0 else (inst, bare):
                 result, start, end = run(server, LOAD_TURN)
                 key = "instrumented" if server is inst else "bare"
                 throughput[key].append(result.throughput)
@@ -200,6 +230,8 @@ def _drive(
                 totals[key][2] += result.seconds
                 window[key][0] += result.answered
                 window[key][1] += used
+                per_server[server.name][0] += result.answered
+                per_server[server.name][1] += used
                 (windows if server is inst else bare_windows).append((start, end))
             if (n + 1) % TURNS_PER_WINDOW == 0 or n == turns - 1:
                 # The spread: the same ratio over consecutive windows of a few seconds.
@@ -213,8 +245,9 @@ def _drive(
         # Shared core (reported): both variants under load at once on the same core, in slices of
         # LOAD_SLICE seconds. Machine noise cancels exactly, but each server also runs with the
         # other's working set in its caches, which inflates every extra instruction's cost.
-        for _ in range(max(1, round(LOAD_SECONDS / 2 / LOAD_SLICE))):
-            results = run_both(LOAD_SLICE)
+        for n in range(max(1, round(LOAD_SECONDS / 2 / LOAD_SLICE))):
+            bare, inst = pairs[n % LOAD_REPLICAS]
+            results = run_both((bare, inst), LOAD_SLICE)
             caps: dict[str, float] = {}
             for server in (bare, inst):
                 result, start, end = results[server.name]
@@ -229,9 +262,10 @@ def _drive(
         bare_threads = bare_sampler.thread_range(warm_end)
 
         # Graceful stop: every worker exports its last counts. Then: sent == recorded, exactly.
-        inst.stop()
+        for inst in insts:
+            inst.stop()
         expected = dict(answered)
-        expected["unclaimed"] = expected.get("unclaimed", 0) + inst.probes
+        expected["unclaimed"] = expected.get("unclaimed", 0) + sum(i.probes for i in insts)
 
         def exact() -> bool:
             got = recorded(receiver)
@@ -241,8 +275,8 @@ def _drive(
         got = recorded(receiver)
         failures = recorded(receiver, "sli.journey.failures")
     finally:
-        inst.stop()
-        bare.stop()
+        for server in servers:
+            server.stop()
         receiver.stop()
 
     wrong = {j: (got.get(j, 0), n) for j, n in expected.items() if got.get(j, 0) != n}
@@ -264,7 +298,7 @@ def _drive(
         "connections": connections,
         "requests_answered_instrumented": sum(answered.values()),
         "requests_recorded": sum(got.get(j, 0) for j in expected),
-        "readiness_probes": inst.probes,
+        "readiness_probes": sum(i.probes for i in insts),
         "failures_induced": sum(want_failures.values()),
         "failures_recorded": sum(failures.get(j, 0) for j in expected),
         "per_journey": {j: {"answered": n, "recorded": got.get(j, 0)} for j, n in expected.items()},
@@ -277,6 +311,12 @@ def _drive(
         "capacity_bare_requests_per_cpu_second": round(capacity["bare"][0], 1),
         "capacity_instrumented_requests_per_cpu_second": round(capacity["instrumented"][0], 1),
         "capacity_ratio": round(cpu_ratio, 4),
+        "replicas_per_variant": LOAD_REPLICAS,
+        # Each server's own capacity over its turns: identical servers differ by a few percent.
+        "capacity_per_server": {
+            server: round(answered_cpu[0] / max(answered_cpu[1], 1e-9), 1)
+            for server, answered_cpu in per_server.items()
+        },
         "capacity_ratio_per_window": [round(x, 4) for x in paired],
         "server_busy_bare_instrumented": [round(x, 3) for x in busy],
         "shared_core_capacity_ratio_per_slice": [round(x, 4) for x in shared],
@@ -328,10 +368,10 @@ def _starlette_failures(by_tag: dict[str, dict[int, int]]) -> dict[str, int]:
 def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
     slo = str(Path(__file__).resolve().parents[2] / "examples" / "flask_app" / "slo.yaml")
 
-    def make(instrumented: bool, env: dict[str, str]) -> Server:
+    def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
         if instrumented:
             env = {**env, "SLI_SLO_FILE": slo, "OTEL_SERVICE_NAME": "flask-shop"}
-        name = "shop-instrumented" if instrumented else "shop-bare"
+        name = f"shop-{'instrumented' if instrumented else 'bare'}-{replica}"
         return Server.gunicorn(
             "shop_variants:app",
             log_path=tmp_path / f"{name}.log",
@@ -345,8 +385,8 @@ def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
 
 
 def test_starlette_under_uvicorn(tmp_path: Path) -> None:
-    def make(instrumented: bool, env: dict[str, str]) -> Server:
-        name = "starlette-instrumented" if instrumented else "starlette-bare"
+    def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
+        name = f"starlette-{'instrumented' if instrumented else 'bare'}-{replica}"
         return Server.uvicorn(
             "reliapp_asgi:app",
             log_path=tmp_path / f"{name}.log",
