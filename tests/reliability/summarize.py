@@ -48,6 +48,7 @@ def load_table(directory: Path) -> list[str]:
             f"{a.get('turn_seconds')}"
         ),
     )
+    row("servers per variant (the turns go round them)", "replicas_per_variant")
     row("requests answered (instrumented)", "requests_answered_instrumented")
     row("requests recorded (OTLP, all workers)", "requests_recorded")
     row("of which readiness probes", "readiness_probes")
@@ -59,6 +60,12 @@ def load_table(directory: Path) -> list[str]:
     row(
         "capacity instrumented (requests per server CPU-second)",
         "capacity_instrumented_requests_per_cpu_second",
+    )
+    row(
+        "capacity of each server, bare / instrumented (min - max)",
+        lambda a: " / ".join(
+            _spread(a.get("capacity_per_server", {}), part) for part in ("-bare-", "-instrumented-")
+        ),
     )
     row("**capacity ratio, dedicated core**", "capacity_ratio")
     row(
@@ -108,6 +115,12 @@ def _span(values: list[float]) -> str:
     return f"{min(values):.3f} - {max(values):.3f}" if values else "-"
 
 
+def _spread(per_server: dict[str, float], part: str) -> str:
+    """Capacities of the servers whose name contains ``part``, as ``min - max``."""
+    values = [v for name, v in per_server.items() if part in name]
+    return f"{min(values):,.0f} - {max(values):,.0f}" if values else "-"
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -140,16 +153,17 @@ def reference_table(directory: Path) -> list[str]:
     capacity = run.get("capacity_requests_per_cpu_second", {})
     ratio = run.get("capacity_ratio_to_bare", {})
     answered = run.get("requests_answered", {})
+    per_server = run.get("capacity_per_server", {})
     rows = [
         "| Starlette app under uvicorn, measured by | requests | capacity (per CPU-second) "
-        "| ratio to bare |",
-        "|---|---:|---:|---:|",
+        "| its servers (min - max) | ratio to bare |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, label in REFERENCES:
         if name in capacity:
             rows.append(
                 f"| {label} | {_fmt(answered.get(name))} | {_fmt(capacity[name])} "
-                f"| {ratio.get(name, 0):.3f} |"
+                f"| {_spread(per_server, f'-{name}-')} | {ratio.get(name, 0):.3f} |"
             )
     return rows
 
