@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
@@ -18,7 +19,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from werkzeug.serving import make_server
 
 import sli_instrument as sli
-from sli_instrument import ConfigurationError, WSGIMiddleware
+from sli_instrument import ConfigurationError, WSGIMiddleware, _http
 from sli_instrument._outgoing import JourneyPropagator, outgoing_context
 from sli_instrument.testing import recording
 from tests.support.servers import ROOT, clean_env, serve, tool
@@ -128,7 +129,10 @@ def test_nothing_is_carried_for_propagate_false_the_catch_all_or_outside_a_reque
 
 
 @pytest.mark.core
-def test_a_propagator_installed_later_is_wrapped_again_and_keeps_its_own_behaviour() -> None:
+def test_a_propagator_installed_later_is_wrapped_again_and_keeps_its_own_behaviour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_http, "PROPAGATOR_CHECK_SECONDS", 0.0)  # every request checks
     seen: list[dict[str, str]] = []
 
     @sli.journey("checkout")
@@ -149,10 +153,40 @@ def test_a_propagator_installed_later_is_wrapped_again_and_keeps_its_own_behavio
     extracted = wrapper.extract({"baggage": "a=1"})
     assert baggage.get_all(extracted) == {"a": "1"}
     # Propagators without W3C baggage get nothing added to the wire.
-    propagate.set_global_textmap(TraceContextTextMapPropagator())
+    plain = TraceContextTextMapPropagator()
+    propagate.set_global_textmap(plain)
     with recording():
         call_wsgi(middleware, "/checkout")
+    wrapper = propagate.get_global_textmap()
+    assert isinstance(wrapper, JourneyPropagator) and wrapper.inner is plain
     assert "baggage" not in seen[1]
+
+
+@pytest.mark.core
+def test_a_propagator_installed_while_serving_is_wrapped_by_a_request_a_check_interval_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Request starts check at most once per interval (a call into OpenTelemetry per claim cost
+    # capacity): a replacement is wrapped by the first request after the interval, not before.
+    monkeypatch.setattr(_http, "PROPAGATOR_CHECK_SECONDS", 0.3)
+    seen: list[dict[str, str]] = []
+
+    @sli.journey("checkout")
+    def checkout() -> None:
+        seen.append(_injected())
+
+    middleware = WSGIMiddleware(_app(checkout))
+    with recording():
+        call_wsgi(middleware, "/checkout")  # the first request checks
+        mine = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+        propagate.set_global_textmap(mine)
+        call_wsgi(middleware, "/checkout")
+        assert propagate.get_global_textmap() is mine  # within the interval: not checked yet
+        time.sleep(0.35)
+        call_wsgi(middleware, "/checkout")
+    assert ["sli.journey=checkout" in s.get("baggage", "") for s in seen] == [True, False, True]
+    wrapper = propagate.get_global_textmap()
+    assert isinstance(wrapper, JourneyPropagator) and wrapper.inner is mine
 
 
 @pytest.mark.core

@@ -50,6 +50,8 @@ from .outcome import OutcomePolicy
 __all__ = ["HTTPInstrumentation", "HTTPScope", "environ_baggage"]
 
 _record = recorder.record
+#: How often a request start checks that our propagator is still OpenTelemetry's global one.
+PROPAGATOR_CHECK_SECONDS = 1.0
 _global_textmap = get_global_textmap
 _ABORTED = c.OUTCOME_ABORTED
 _FAILURE = c.OUTCOME_FAILURE
@@ -74,7 +76,7 @@ class HTTPScope(RequestScope):
 
     __slots__ = ("_ctx", "_ctx_token", "_token", "http", "route")
 
-    def __init__(self, http: HTTPInstrumentation, path: Optional[str] = None) -> None:
+    def __init__(self, http: HTTPInstrumentation, path: Optional[str], now: float) -> None:
         # RequestScope.__init__'s two fields, set here: one frame less on every request.
         self.journey: Optional[Journey] = None
         self.source: Optional[str] = None
@@ -85,6 +87,8 @@ class HTTPScope(RequestScope):
         self._ctx_token: Any = None
         if _config._current is not http._seen_config:
             http._adopt_slo_routes(_config._current)
+        if now >= http._textmap_due:  # at most once a second (see keep_propagator)
+            http.keep_propagator(now)
         self._token: Optional[Token[Optional[RequestScope]]] = _current.set(self)
         if path is not None:
             try:
@@ -100,9 +104,9 @@ class HTTPScope(RequestScope):
         return None
 
     def claim(self, journey: Journey, source: str = "decorator") -> bool:
-        # RequestScope.claim inline (first journey named wins), then the span and the baggage:
-        # by default only a check that our propagator is installed (_outgoing.py adds the journey
-        # when a call injects); propagate="context" also puts it into the OTel context.
+        # RequestScope.claim inline (first journey named wins), then the span; by default nothing
+        # more (our propagator adds the journey when a call injects, see _outgoing.py);
+        # propagate="context" also puts it into the OTel context.
         if self.journey is not None:
             return False
         self.journey = journey
@@ -114,13 +118,10 @@ class HTTPScope(RequestScope):
             if parent:  # an empty context holds no span: no lookup on untraced requests
                 annotate_span_in(parent, journey)
             http = self.http
-            if http.propagate and not journey.reserved:
-                if type(_global_textmap()) is not JourneyPropagator:
-                    keep_installed()  # outgoing calls add the journey when they inject
-                if http.propagate_context:
-                    ctx = with_journey(parent, journey)
-                    self._ctx = ctx
-                    self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
+            if http.propagate_context and not journey.reserved:
+                ctx = with_journey(parent, journey)
+                self._ctx = ctx
+                self._ctx_token = _otel_var.set(ctx) if _otel_var is not None else attach(ctx)
         except Exception as exc:
             report_internal_error("propagating a journey", exc)
         return True
@@ -244,6 +245,7 @@ class HTTPInstrumentation:
         "_route_listeners",
         "_seen_config",
         "_source",
+        "_textmap_due",
         "baggage",
         "default_outcomes",
         "policy",
@@ -289,6 +291,9 @@ class HTTPInstrumentation:
         #: Outgoing calls carry the journey (``True``, ``"context"``); ``"context"`` also puts it
         #: into the OpenTelemetry context for the whole request.
         self.propagate, self.propagate_context = _propagate_mode(propagate, source)
+        #: When a request start next checks that our propagator is still the global one (the
+        #: first request always does; never without propagation).
+        self._textmap_due = 0.0 if self.propagate else float("inf")
         if self.propagate:
             keep_installed()
 
@@ -324,6 +329,22 @@ class HTTPInstrumentation:
             self._route_listeners.append(listener)
 
     # -- request time ---------------------------------------------------------------------------
+    def keep_propagator(self, now: float) -> None:
+        """Wrap again a global propagator installed after ours, so that outgoing calls keep
+        carrying the journey; called when a request starts, at most once a second.
+
+        Not on every claim, as it was: the one call into OpenTelemetry it makes cost about a point
+        of capacity on the load tier's Starlette app (docs/reliability.md), for an event that
+        happens once, at start-up, if ever. A propagator installed while serving is wrapped by
+        the first request that starts a second or more after the previous check.
+        """
+        self._textmap_due = now + PROPAGATOR_CHECK_SECONDS
+        try:
+            if type(_global_textmap()) is not JourneyPropagator:
+                keep_installed()
+        except Exception as exc:
+            report_internal_error("keeping the journey propagator installed", exc)
+
     @staticmethod
     def route_known(scope: Optional[RequestScope], template: Optional[str]) -> None:
         """For custom integrations: the framework matched ``template`` for the current request."""

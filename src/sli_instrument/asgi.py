@@ -108,7 +108,9 @@ class ASGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            request = _ASGIScope(http, scope.get("path") if http.routes is not None else None)
+            request = _ASGIScope(
+                http, scope.get("path") if http.routes is not None else None, start
+            )
         except Exception as exc:
             report_internal_error("opening an ASGI request", exc)
             await self.app(scope, receive, send)

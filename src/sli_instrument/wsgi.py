@@ -68,7 +68,7 @@ class WSGIMiddleware:
         start = perf_counter()
         http = self.http
         try:
-            body = _Body(http, environ.get("PATH_INFO") if http.routes is not None else None)
+            body = _Body(http, environ.get("PATH_INFO") if http.routes is not None else None, start)
         except Exception as exc:
             report_internal_error("opening a WSGI request", exc)
             return self.app(environ, start_response)

@@ -87,7 +87,7 @@ class SLIMiddleware:
         if self._async:
             return self.__acall__(request)
         start = perf_counter()
-        scope = self._open(request)
+        scope = self._open(request, start)
         if scope is None:
             return self.get_response(request)
         try:
@@ -102,7 +102,7 @@ class SLIMiddleware:
 
     async def __acall__(self, request: Any) -> Any:
         start = perf_counter()
-        scope = self._open(request)
+        scope = self._open(request, start)
         if scope is None:
             return await self.get_response(request)
         try:
@@ -124,10 +124,10 @@ class SLIMiddleware:
             scope.route_known(match.route)
 
     # -- internals ------------------------------------------------------------------------------
-    def _open(self, request: Any) -> Optional[HTTPScope]:
+    def _open(self, request: Any, start: float) -> Optional[HTTPScope]:
         http = self.http
         try:
-            return _DjangoScope(http, request.path_info if http.routes is not None else None)
+            return _DjangoScope(http, request.path_info if http.routes is not None else None, start)
         except Exception as exc:
             report_internal_error("opening a Django request", exc)
             return None
