@@ -15,7 +15,9 @@ thread is carried by a call the request then makes from its own task. ``propagat
 keeps the other behaviour too (the journey in the context for the whole request, for code and
 span processors that read baggage).
 
-If another component replaces the global propagator later, the next claim wraps the new one.
+If another component replaces the global propagator later, a request that starts a second or
+more after the previous check wraps the new one (``HTTPInstrumentation.keep_propagator``; the
+first request of a middleware always checks).
 """
 
 from __future__ import annotations
