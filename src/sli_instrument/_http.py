@@ -61,9 +61,10 @@ _SUCCESS = c.OUTCOME_SUCCESS
 class HTTPScope(RequestScope):
     """One HTTP request, from the middleware opening it to its one event being recorded.
 
-    Creating it opens the request scope (the ContextVar that ``@journey`` finds) and applies the
-    route map to the path; :meth:`claim` names the journey (and annotates the span, and makes sure
-    outgoing calls can carry the journey); :meth:`end` classifies and records the event;
+    Creating it opens the request scope (the ContextVar that ``@journey`` finds), applies the
+    route map to the path and, at most once a second, makes sure outgoing calls can carry the
+    journey; :meth:`claim` names the journey (and annotates the span); :meth:`end` classifies and
+    records the event;
     :meth:`leave` closes the scope (in the context that opened it: Django and ASGI leave when their
     middleware returns, which may be before or after the event ends; ASGI leaves earlier when a
     response is sent in one body message).
@@ -333,9 +334,9 @@ class HTTPInstrumentation:
         """Wrap again a global propagator installed after ours, so that outgoing calls keep
         carrying the journey; called when a request starts, at most once a second.
 
-        Not on every claim, as it was: the one call into OpenTelemetry it makes cost about a point
-        of capacity on the load tier's Starlette app (docs/reliability.md), for an event that
-        happens once, at start-up, if ever. A propagator installed while serving is wrapped by
+        Not on every claim, as it was: the one call into OpenTelemetry it makes measured one to two
+        points of capacity on the load tier's Starlette app (docs/reliability.md), for an event
+        that happens once, at start-up, if ever. A propagator installed while serving is wrapped by
         the first request that starts a second or more after the previous check.
         """
         self._textmap_due = now + PROPAGATOR_CHECK_SECONDS
