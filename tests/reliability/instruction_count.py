@@ -121,25 +121,13 @@ def inprocess(instrumented: bool, requests: int) -> int:
     )
 
 
-_ASGI_CHILD = r"""
-import asyncio, sys
-sys.path.insert(0, sys.argv[1])
-import reliapp_asgi
-
-app = reliapp_asgi.app
-mix = [
-    ("GET", "/browse", b""),
-    ("POST", "/checkout", b'{"cart": [1, 2]}'),
-    ("GET", "/pay", b""),
-    ("GET", "/stream", b""),
-    ("GET", "/no/such/page", b""),
-]
-
-
-async def call(method, path, body):
+#: One request to ``app`` as an ASGI call, for the child programs that drive an app in process
+#: (here and ``test_load_fairness.py``): ``await call(method, path, body, query=b"")``.
+ASGI_CALL = r"""
+async def call(method, path, body, query=b""):
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
         "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())],
         "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
     }
@@ -156,7 +144,25 @@ async def call(method, path, body):
         pass
 
     await app(scope, receive, send)
+"""
 
+_ASGI_CHILD = (
+    r"""
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+import reliapp_asgi
+
+app = reliapp_asgi.app
+mix = [
+    ("GET", "/browse", b""),
+    ("POST", "/checkout", b'{"cart": [1, 2]}'),
+    ("GET", "/pay", b""),
+    ("GET", "/stream", b""),
+    ("GET", "/no/such/page", b""),
+]
+"""
+    + ASGI_CALL
+    + r"""
 
 async def main():
     for _ in range(int(sys.argv[2])):
@@ -166,6 +172,7 @@ async def main():
 
 asyncio.run(main())
 """
+)
 #: Requests in one round of the ASGI mix above.
 ASGI_MIX_SIZE = 5
 

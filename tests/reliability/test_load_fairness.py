@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from inprocess_overhead import APPS, SLO, child_source
+from instruction_count import ASGI_CALL
 
 from tests.reliability.test_load import STARLETTE_REQUESTS
 
@@ -93,53 +94,33 @@ def _stop_counting():
     print("CALLS " + _json.dumps(_CALLS))
 """
 
-_ASGI_CHILD = r"""
+_ASGI_CHILD = (
+    r"""
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[1])
 import reliapp_asgi
 
 app = reliapp_asgi.app
-MIX = json.loads(sys.argv[2])
-
-
-async def call(method, path, body):
-    path, _, query = path.partition("?")
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-        "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 5000),
-        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())],
-    }
-    delivered = False
-
-    async def receive():
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)  # until cancelled (a streaming response's disconnect watch)
-
-    async def send(message):
-        pass
-
-    await app(scope, receive, send)
-
+MIX = json.loads(sys.argv[2])  # [method, path, body, query] with text for bytes
+"""
+    + ASGI_CALL
+    + r"""
 
 async def main():
     _install()
     for _ in range(3):  # warm-up: first-request work (imports, caches) is not the mix's
-        for request in MIX:
-            await call(*request)
+        for method, path, body, query in MIX:
+            await call(method, path, body.encode(), query.encode())
     _start_counting()
     for _ in range(ROUNDS):
-        for request in MIX:
-            await call(*request)
+        for method, path, body, query in MIX:
+            await call(method, path, body.encode(), query.encode())
     _stop_counting()
 
 
 asyncio.run(main())
 """
+)
 
 ROUNDS = 20
 
@@ -191,10 +172,12 @@ def _assert_same(bare: Counter[str], instrumented: Counter[str]) -> None:
 
 @pytest.mark.timeout(240)
 def test_starlette_app_runs_the_same_code_bare_and_instrumented() -> None:
-    mix = json.dumps([[r.method, r.path, r.body.decode()] for r in STARLETTE_REQUESTS])
-    source = _PROFILE + _ASGI_CHILD.replace("ROUNDS", str(ROUNDS)).replace(
-        "await call(*request)", "await call(request[0], request[1], request[2].encode())"
-    )
+    requests = []
+    for r in STARLETTE_REQUESTS:
+        path, _, query = r.path.partition("?")
+        requests.append([r.method, path, r.body.decode(), query])
+    mix = json.dumps(requests)
+    source = _PROFILE + _ASGI_CHILD.replace("ROUNDS", str(ROUNDS))
     bare = _counts(source, [str(APPS), mix], instrumented=False)
     instrumented = _counts(source, [str(APPS), mix], instrumented=True)
     # The mix reached the app's endpoints (a typo in a path would make this pass vacuously;
