@@ -154,6 +154,8 @@ class HTTPScope(RequestScope):
 
         Leaving is separate (:meth:`leave`): it must run in the context the scope was opened in,
         and the event may end elsewhere (an ASGI response finished from a task of its own).
+        The ASGI middleware runs the common case (a journey named, the default rule) inline and
+        calls this for the rest: a change to the default rule here belongs there too.
         """
         try:
             journey = self.journey
@@ -206,7 +208,9 @@ class HTTPScope(RequestScope):
         An early leave only acts in the context that opened the scope and otherwise keeps
         everything for the final call, which also knows the unusual cases (a journey claimed in
         another context). Trying from another context costs an exception, so the ASGI middleware
-        does not try for a streamed response (Starlette sends those from a task of its own).
+        does not try for a streamed response (Starlette sends those from a task of its own). The
+        ASGI middleware runs the early leave's common case (no ``propagate="context"``) inline,
+        and skips the final call when nothing is left to close.
         Never raises.
         """
         try:

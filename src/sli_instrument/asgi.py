@@ -184,11 +184,12 @@ class ASGIMiddleware:
         if end is not None and not http.wants_route:
             # The common case: a complete response, no route to look up. HTTPScope.end's default
             # rule and the final leave are inline here, so the request costs no frame of ours
-            # between the application returning and the recorder: measured under uvicorn, the
-            # frames of end() and leave() (and of the early leave above) were a point or more of
-            # the load tier's Starlette capacity (docs/reliability.md). Anything unusual (no
-            # journey yet, an aborted request, a rule of the journey's or the middleware's, a
-            # status that is not an int) goes through end(), which knows every case.
+            # between the application returning and the recorder: the calls of end() and leave()
+            # (and of the early leave above) were about 9,200 of the 30,900 instructions this
+            # middleware added to a request of the load tier's Starlette app, in process
+            # (docs/reliability.md). Anything unusual (no journey yet, an aborted request, a rule
+            # of the journey's or the middleware's, a status that is not an int) goes through
+            # end(), which knows every case.
             journey = request.journey
             status = state[0]
             if (
