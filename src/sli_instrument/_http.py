@@ -22,14 +22,12 @@ from collections.abc import Mapping
 from contextvars import Token
 from typing import Any, Callable, Optional, cast
 
-from opentelemetry.propagate import get_global_textmap
-
 from . import _contract as c
 from . import config as _config
 from ._context import RequestScope, _current
 from ._observers import claim_observers as _claim_observers
 from ._observers import notify_claim
-from ._outgoing import JourneyPropagator, keep_installed
+from ._outgoing import keep_installed
 from ._propagation import (
     BaggagePolicy,
     annotate_span,
@@ -52,7 +50,6 @@ __all__ = ["HTTPInstrumentation", "HTTPScope", "environ_baggage"]
 _record = recorder.record
 #: How often a request start checks that our propagator is still OpenTelemetry's global one.
 PROPAGATOR_CHECK_SECONDS = 1.0
-_global_textmap = get_global_textmap
 _ABORTED = c.OUTCOME_ABORTED
 _FAILURE = c.OUTCOME_FAILURE
 _SUCCESS = c.OUTCOME_SUCCESS
@@ -345,8 +342,7 @@ class HTTPInstrumentation:
         """
         self._textmap_due = now + PROPAGATOR_CHECK_SECONDS
         try:
-            if type(_global_textmap()) is not JourneyPropagator:
-                keep_installed()
+            keep_installed()  # a type check, and a new wrapper only when ours was replaced
         except Exception as exc:
             report_internal_error("keeping the journey propagator installed", exc)
 

@@ -103,7 +103,8 @@ def outgoing_context(context: Optional[Context]) -> Optional[Context]:
 
 
 def keep_installed() -> None:
-    """Wrap the global propagator unless it already is ours (claims check the type first)."""
+    """Wrap the global propagator unless it already is ours (middleware creation, and request
+    starts at most once a second: ``HTTPInstrumentation.keep_propagator``)."""
     current = get_global_textmap()
     if type(current) is not JourneyPropagator:
         set_global_textmap(JourneyPropagator(current))
