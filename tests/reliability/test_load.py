@@ -314,8 +314,7 @@ def _drive(
         "replicas_per_variant": LOAD_REPLICAS,
         # Each server's own capacity over its turns: identical servers differ by a few percent.
         "capacity_per_server": {
-            server: round(answered_cpu[0] / max(answered_cpu[1], 1e-9), 1)
-            for server, answered_cpu in per_server.items()
+            server: round(_capacity(answered_cpu), 1) for server, answered_cpu in per_server.items()
         },
         "capacity_ratio_per_window": [round(x, 4) for x in paired],
         "server_busy_bare_instrumented": [round(x, 3) for x in busy],

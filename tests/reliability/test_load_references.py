@@ -37,6 +37,7 @@ from tests.reliability.test_load import (
     SERVER_CPUS,
     STARLETTE_REQUESTS,
     STARLETTE_STATUSES,
+    _capacity,
 )
 from tests.support.loadgen import run_in_subprocess
 from tests.support.otlp_receiver import OTLPReceiver
@@ -155,7 +156,7 @@ def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
             server.stop()
         receiver.stop()
 
-    capacity = {name: answered / max(used, 1e-9) for name, (answered, used) in totals.items()}
+    capacity = {name: _capacity(total) for name, total in totals.items()}
     ratio = {name: capacity[name] / capacity["bare"] for name in capacity}
     save_result(
         "load_reference_starlette_uvicorn",
@@ -166,10 +167,7 @@ def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
             "capacity_requests_per_cpu_second": {n: round(c, 1) for n, c in capacity.items()},
             "capacity_ratio_to_bare": {n: round(r, 4) for n, r in ratio.items()},
             "replicas_per_variant": LOAD_REPLICAS,
-            "capacity_per_server": {
-                n: round(answered / max(used, 1e-9), 1)
-                for n, (answered, used) in per_server.items()
-            },
+            "capacity_per_server": {n: round(_capacity(t), 1) for n, t in per_server.items()},
         },
     )
     # Every variant served its share of the turns (a server that failed every request would
