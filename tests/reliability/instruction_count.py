@@ -1,6 +1,7 @@
 """Instructions per request, bare and instrumented, counted by callgrind: a noise-free overhead.
 
     python tests/reliability/instruction_count.py [inprocess|gunicorn|uvicorn|asgi-inprocess ...]
+    python tests/reliability/instruction_count.py uvicorn-breakdown
 
 CPU time on a shared machine moves by tens of percent between identical runs; the number of
 instructions a request executes under ``valgrind --tool=callgrind`` does not. Four set-ups:
@@ -11,6 +12,10 @@ instructions a request executes under ``valgrind --tool=callgrind`` does not. Fo
 * ``asgi-inprocess``: that app's requests driven as ASGI calls on one event loop, without a
   server (the endpoints that wait on a thread pool or a timer are left out: in process their
   waits would be counted as idle loop turns).
+
+``uvicorn-breakdown`` takes the uvicorn set-up's overhead apart: the process with sli_instrument
+imported and configured but measuring nothing, the middleware naming the journeys by a route map,
+and the load tier's app (decorators and ``with`` blocks), each against the bare app.
 
 Each variant runs twice with different numbers of requests; the difference in instructions divided
 by the difference in requests is the cost of one request, without start-up and warm-up. Under a
@@ -30,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -187,7 +192,11 @@ def asgi_inprocess(instrumented: bool, requests: int) -> int:
 
 
 def _served(
-    argv: list[str], requests: tuple[Req, ...], connections: int, slo: bool
+    argv: list[str],
+    requests: tuple[Req, ...],
+    connections: int,
+    slo: bool,
+    extra_env: Optional[dict[str, str]] = None,
 ) -> Callable[..., int]:
     def count(instrumented: bool, n: int) -> int:
         with tempfile.TemporaryDirectory() as tmp:
@@ -211,7 +220,7 @@ def _served(
                     "-m",
                     *command,
                 ],
-                env=_env(instrumented, slo),
+                env={**_env(instrumented, slo), **(extra_env or {})},
                 pass_fds=[listener.fileno()] if listener.fileno() >= 0 else [],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -241,6 +250,26 @@ def _served(
     return count
 
 
+UVICORN = [
+    "uvicorn",
+    "--port",
+    "{port}",
+    "--loop",
+    "asyncio",
+    "--http",
+    "h11",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "reliapp_asgi:application",
+]
+#: ``uvicorn-breakdown``: the uvicorn set-up's overhead taken apart, each row against the bare app.
+BREAKDOWN = (
+    ("imported and configured, nothing measured", {"RELIAPP_INSTRUMENT": "configured"}),
+    ("the middleware, journeys named by a route map", {"RELIAPP_DECORATORS": "0"}),
+    ("the middleware, journeys named by decorators and blocks (the load tier's app)", {}),
+)
+
 SETUPS: dict[str, Callable[..., int]] = {
     "inprocess": inprocess,
     "asgi-inprocess": asgi_inprocess,
@@ -250,24 +279,8 @@ SETUPS: dict[str, Callable[..., int]] = {
         1,
         True,
     ),
-    "uvicorn": _served(
-        [
-            "uvicorn",
-            "--port",
-            "{port}",
-            "--loop",
-            "asyncio",
-            "--http",
-            "h11",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "reliapp_asgi:application",
-        ],
-        STARLETTE,
-        8,
-        False,  # as in the load tier: the Starlette app runs without an SLO file
-    ),
+    # As in the load tier: the Starlette app runs without an SLO file.
+    "uvicorn": _served(UVICORN, STARLETTE, 8, False),
 }
 SHORT, LONG = 80, 880
 
@@ -277,8 +290,21 @@ def per_request(setup: str, instrumented: bool) -> float:
     return (count(instrumented, LONG) - count(instrumented, SHORT)) / (LONG - SHORT)
 
 
+def breakdown() -> None:
+    """Print what each part of sli_instrument adds to a request of the uvicorn set-up."""
+    bare = per_request("uvicorn", False)
+    print(f"uvicorn-breakdown: bare {bare:,.0f} instructions per request", flush=True)
+    for label, extra in BREAKDOWN:
+        count = _served(UVICORN, STARLETTE, 8, False, extra)
+        inst = (count(True, LONG) - count(True, SHORT)) / (LONG - SHORT)
+        print(f"  {label}: {inst:,.0f} ({inst - bare:+,.0f}, {inst / bare - 1:+.1%})", flush=True)
+
+
 def main(argv: list[str]) -> int:
     for setup in argv[1:] or ["inprocess", "gunicorn", "uvicorn", "asgi-inprocess"]:
+        if setup == "uvicorn-breakdown":
+            breakdown()
+            continue
         bare = per_request(setup, False)
         inst = per_request(setup, True)
         print(

@@ -132,6 +132,7 @@ def _median(values: list[float]) -> float:
 #: The reference run's variants, in the order of the report, with what each one is.
 REFERENCES = (
     ("bare", "the app alone"),
+    ("configured_only", "the app alone, sli_instrument configured but measuring nothing"),
     ("timing", "a minimal timing middleware (clock, status, two counters)"),
     ("sli_instrument", "sli_instrument, journeys named by decorators (OTLP export)"),
     ("sli_instrument_routes", "sli_instrument, journeys named by a route map (OTLP export)"),

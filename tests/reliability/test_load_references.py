@@ -1,6 +1,8 @@
 """Load tier, for reference: what other middlewares that measure requests cost on the same app.
 
-The Starlette app of the load tier under uvicorn, eight ways, each its own servers: bare; with
+The Starlette app of the load tier under uvicorn, nine ways, each its own servers: bare; bare in a
+process where sli_instrument is imported and configured but measures nothing
+(``RELIAPP_INSTRUMENT=configured``: what the process costs before any request is measured); with
 sli_instrument as in ``test_load.py`` (journeys named by decorators and ``with`` blocks); with
 sli_instrument naming the same journeys by a route map instead (``RELIAPP_DECORATORS=0``: the
 middleware alone, what the references do); with sli_instrument's ``propagate=False`` (no outgoing
@@ -45,6 +47,7 @@ from tests.support.otlp_receiver import OTLPReceiver
 #: name -> (ASGI application, environment): the bare app first (every ratio is against it).
 VARIANTS = {
     "bare": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "0"}),
+    "configured_only": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "configured"}),
     "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}),
     "sli_instrument_routes": (
         "reliapp_asgi:app",

@@ -3,7 +3,10 @@
 It mixes every way code names a journey: decorated coroutines, decorated sync functions called
 from async endpoints and from Starlette's thread pool, ``with`` and ``async with`` blocks, and a
 streaming response. ``RELIAPP_INSTRUMENT=0`` serves the same app without sli_instrument (never
-imported), for throughput and byte-for-byte comparisons. ``RELIAPP_ECHO_JOURNEY=1`` adds an
+imported), for throughput and byte-for-byte comparisons; ``RELIAPP_INSTRUMENT=configured`` serves
+it bare in a process where sli_instrument is imported and configured (SDK, exporter, export
+thread) but measures nothing (no middleware, journeys inert): what the process costs before any
+request is measured. ``RELIAPP_ECHO_JOURNEY=1`` adds an
 ``X-Journey`` response header read from the request scope at the end of each handler.
 """
 
@@ -22,7 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-INSTRUMENT = os.environ.get("RELIAPP_INSTRUMENT", "1") == "1"
+MODE = os.environ.get("RELIAPP_INSTRUMENT", "1")
+if MODE not in ("0", "1", "configured"):
+    raise SystemExit(f"RELIAPP_INSTRUMENT={MODE!r}: expected 0, 1 or configured")
+INSTRUMENT = MODE == "1"
 #: ``RELIAPP_DECORATORS=0``: the instrumented app names its journeys by the middleware's route map
 #: (``reliapp_instrument.ROUTES``) instead of decorators and ``with`` blocks, which stay inert.
 DECORATORS = os.environ.get("RELIAPP_DECORATORS", "1") == "1"
@@ -34,11 +40,11 @@ JITTER_JOURNEYS = 8
 
 
 journey: Callable[..., Any] = no_journey
-if INSTRUMENT:
+if MODE != "0":
     import sli_instrument as sli
 
     sli.configure(service_name="reliapp-asgi")
-    if DECORATORS:
+    if INSTRUMENT and DECORATORS:
         journey = sli.journey
 
 
