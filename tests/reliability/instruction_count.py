@@ -285,18 +285,17 @@ SETUPS: dict[str, Callable[..., int]] = {
 SHORT, LONG = 80, 880
 
 
-def per_request(setup: str, instrumented: bool) -> float:
-    count = SETUPS[setup]
+def per_request(count: Callable[..., int], instrumented: bool) -> float:
+    """Instructions of one request: two runs of ``count``, start-up and warm-up cancelled."""
     return (count(instrumented, LONG) - count(instrumented, SHORT)) / (LONG - SHORT)
 
 
 def breakdown() -> None:
     """Print what each part of sli_instrument adds to a request of the uvicorn set-up."""
-    bare = per_request("uvicorn", False)
+    bare = per_request(SETUPS["uvicorn"], False)
     print(f"uvicorn-breakdown: bare {bare:,.0f} instructions per request", flush=True)
     for label, extra in BREAKDOWN:
-        count = _served(UVICORN, STARLETTE, 8, False, extra)
-        inst = (count(True, LONG) - count(True, SHORT)) / (LONG - SHORT)
+        inst = per_request(_served(UVICORN, STARLETTE, 8, False, extra), True)
         print(f"  {label}: {inst:,.0f} ({inst - bare:+,.0f}, {inst / bare - 1:+.1%})", flush=True)
 
 
@@ -305,8 +304,8 @@ def main(argv: list[str]) -> int:
         if setup == "uvicorn-breakdown":
             breakdown()
             continue
-        bare = per_request(setup, False)
-        inst = per_request(setup, True)
+        bare = per_request(SETUPS[setup], False)
+        inst = per_request(SETUPS[setup], True)
         print(
             f"{setup}: instructions per request bare {bare:,.0f}, instrumented {inst:,.0f}, "
             f"overhead {inst - bare:,.0f} ({inst / bare - 1:+.1%})",
