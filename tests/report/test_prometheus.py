@@ -26,7 +26,7 @@ journeys:
   checkout:
     availability: 99.9
     latency:
-      threshold: 10ms
+      threshold: 250ms
       target: 99
   search:
     availability: 99.5
