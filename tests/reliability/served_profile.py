@@ -1,24 +1,30 @@
 """Where the server CPU of a request goes, per Python function: the load tier's Starlette app
-under uvicorn, bare and instrumented, sampled by ``perf`` while both take load.
+under uvicorn, bare and measured, sampled by ``perf`` while both take load.
 
-    python tests/reliability/served_profile.py [seconds of load per variant, default 20]
+    python tests/reliability/served_profile.py [SECONDS [MIDDLEWARE]]
+
+SECONDS of load per variant (default 20); MIDDLEWARE is what measures the second server:
+``sli_instrument`` (default: the load tier's instrumented app) or one of the reference run's
+middlewares, ``timing`` or ``prometheus`` (``reliapp_reference.py``), for comparison.
 
 ``instruction_count.py`` says how much code sli_instrument adds to a request; this says what that
-code costs where it runs, beside the application's own work, which the instruction count cannot:
-the same instructions take longer when the application's work between two of our calls has
-evicted our code and data from the caches. Both servers run the app of ``test_load.py`` pinned to
+code costs where it runs, beside the application's own work, which the instruction count cannot
+(the same instructions take longer with cold caches, and the application's own code may run
+slower beside ours). Both servers run the app of ``test_load.py`` pinned to
 one core and take the load in alternating one-second turns from a load generator on the other
 (as in the load tier), while ``perf record -e cpu-clock --call-graph dwarf`` samples them. Each
 sample is charged to the innermost Python function on its stack, so a function's figure is its
 own time plus the C it calls (allocation, the clock, locks); it is printed in microseconds of CPU
-per request, with the server CPU per request of both variants measured from ``/proc``.
+per request, with the server CPU per request of both variants measured from ``/proc``: the
+middleware's own functions, then how much more or less time the rest of the process (the
+application, Starlette, uvicorn, asyncio) takes per request than in the bare server.
 
 Needs ``perf`` (Debian ``linux-perf``; the software ``cpu-clock`` event, so no hardware counters)
 and a Python 3.12 or later (its ``-X perf`` names Python functions in perf's samples): the first
 ``python3.13``/``python3.12`` of pyenv or ``PATH``. The script builds its own virtual environment
-(``.venvs/profile``: the package with its ``starlette`` extra, uvicorn and h11) and takes a few
-minutes. Sampling adds its own cost to both variants alike; the ratio it prints is not the load
-tier's.
+(``.venvs/profile``: the package with its ``starlette`` extra, uvicorn, h11 and prometheus-client)
+and takes a few minutes. Sampling adds its own cost to both variants alike; the ratio it prints
+is not the load tier's.
 """
 
 from __future__ import annotations
@@ -45,7 +51,17 @@ from tests.support.loadgen import run_in_subprocess  # noqa: E402
 VENV = ROOT / ".venvs" / "profile"
 FREQUENCY = 499  # samples per CPU-second: every sample copies a stack, so few
 TURN = 1.0
-VARIANTS = {"bare": "0", "instrumented": "1"}
+#: The measuring middlewares: app, environment, and where their own functions are (path parts).
+MIDDLEWARES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}, ("sli_instrument",)),
+    "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}, ("reliapp_reference.py",)),
+    "prometheus": (
+        "reliapp_reference:app",
+        {"RELIAPP_REFERENCE": "prometheus"},
+        ("reliapp_reference.py", "bench_http.py", "prometheus_client"),
+    ),
+}
+BARE = ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "0"})
 #: Export as in the load tier (every 5 s), to a port where nothing listens (off the request path).
 ENV = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
 
@@ -72,9 +88,11 @@ def _venv_python() -> Path:
     if not python.exists():
         print(f"served_profile: building {VENV.relative_to(ROOT)}", flush=True)
         subprocess.run([_python(), "-m", "venv", str(VENV)], check=True)
+    probe = "import h11, prometheus_client, sli_instrument, starlette, uvicorn"
+    if subprocess.run([str(python), "-c", probe], capture_output=True).returncode != 0:
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[starlette]"]
-            + ["uvicorn", "h11"],
+            + ["uvicorn", "h11", "prometheus-client"],
             check=True,
         )
     return python
@@ -107,12 +125,21 @@ def _charge(script: str) -> collections.Counter[str]:
     return counts
 
 
-def _ours(key: str) -> bool:
-    return f"{os.sep}sli_instrument{os.sep}" in key
+def _owned(key: str, parts: tuple[str, ...]) -> bool:
+    """Whether the function ``key`` (``name path``) is one of the middleware's (``parts``)."""
+    path = key.partition(" ")[2].split(os.sep)
+    return any(part in path for part in parts)
 
 
 def main(argv: list[str]) -> int:
     seconds = float(argv[1]) if len(argv) > 1 else 20.0
+    middleware = argv[2] if len(argv) > 2 else "sli_instrument"
+    if middleware not in MIDDLEWARES:
+        raise SystemExit(
+            f"served_profile: middleware {middleware!r}: expected one of {list(MIDDLEWARES)}"
+        )
+    measured_app, measured_env, parts = MIDDLEWARES[middleware]
+    variants = {"bare": BARE, "measured": (measured_app, measured_env)}
     if shutil.which("perf") is None:
         raise SystemExit("served_profile: needs perf (Debian package linux-perf)")
     python = _venv_python()
@@ -122,14 +149,13 @@ def main(argv: list[str]) -> int:
         launcher = _launcher(work, python)
         servers = {
             name: Server(
-                argv=[str(launcher), "--no-access-log", "--loop", "asyncio", "--http", "h11"]
-                + ["reliapp_asgi:app"],
-                env={**ENV, "RELIAPP_INSTRUMENT": flag},
+                argv=[str(launcher), "--no-access-log", "--loop", "asyncio", "--http", "h11", app],
+                env={**ENV, **extra},
                 log_path=work / f"{name}.log",
                 cpus={0} if pinned else None,
                 name=name,
             )
-            for name, flag in VARIANTS.items()
+            for name, (app, extra) in variants.items()
         }
         answered = dict.fromkeys(servers, 0)
         used = dict.fromkeys(servers, 0.0)
@@ -183,13 +209,15 @@ def main(argv: list[str]) -> int:
             )
             for name in servers
         }
-    _report(python, seconds, answered, used, charged)
+    _report(python, seconds, middleware, parts, answered, used, charged)
     return 0
 
 
 def _report(
     python: Path,
     seconds: float,
+    middleware: str,
+    parts: tuple[str, ...],
     answered: dict[str, int],
     used: dict[str, float],
     charged: dict[str, collections.Counter[str]],
@@ -204,39 +232,39 @@ def _report(
         return samples * 1e6 / FREQUENCY / answered[name]
 
     bare_cpu = used["bare"] * 1e6 / answered["bare"]
-    inst_cpu = used["instrumented"] * 1e6 / answered["instrumented"]
+    measured_cpu = used["measured"] * 1e6 / answered["measured"]
     print(
-        f"served-profile: Python {version}, uvicorn (h11, asyncio), {seconds:g} s of load per "
-        f"variant, perf at {FREQUENCY} Hz"
+        f"served-profile: {middleware} against the bare app, Python {version}, uvicorn (h11, "
+        f"asyncio), {seconds:g} s of load per variant, perf at {FREQUENCY} Hz"
     )
     print(
-        f"server CPU per request: bare {bare_cpu:.1f} µs, instrumented {inst_cpu:.1f} µs "
-        f"(+{inst_cpu - bare_cpu:.1f} µs; capacity ratio {bare_cpu / inst_cpu:.3f}; "
-        f"requests {answered['bare']:,} and {answered['instrumented']:,})"
+        f"server CPU per request: bare {bare_cpu:.1f} µs, {middleware} {measured_cpu:.1f} µs "
+        f"({measured_cpu - bare_cpu:+.1f} µs; capacity ratio {bare_cpu / measured_cpu:.3f}; "
+        f"requests {answered['bare']:,} and {answered['measured']:,})"
     )
-    bare, inst = charged["bare"], charged["instrumented"]
-    sampled = per_request("instrumented", sum(inst.values())) - per_request(
+    bare, measured = charged["bare"], charged["measured"]
+    sampled = per_request("measured", sum(measured.values())) - per_request(
         "bare", sum(bare.values())
     )
-    print(f"sampled difference: +{sampled:.1f} µs per request")
-    ours = sorted(((count, key) for key, count in inst.items() if _ours(key)), reverse=True)
+    print(f"sampled difference: {sampled:+.1f} µs per request")
+    own = sorted(((n, key) for key, n in measured.items() if _owned(key, parts)), reverse=True)
     total = 0.0
-    print("sli_instrument's functions (own time and the C they call), µs per request:")
-    for count, key in ours:
-        value = per_request("instrumented", count)
+    print(f"{middleware}'s functions (own time and the C they call), µs per request:")
+    for count, key in own:
+        value = per_request("measured", count)
         total += value
         if value >= 0.05:
             print(f"  {value:6.2f}  {_short(key)}")
     print(f"  {total:6.2f}  in all")
     changes = sorted(
         (
-            (per_request("instrumented", inst[key]) - per_request("bare", bare[key]), key)
-            for key in set(bare) | set(inst)
-            if not _ours(key)
+            (per_request("measured", measured[key]) - per_request("bare", bare[key]), key)
+            for key in set(bare) | set(measured)
+            if not _owned(key, parts)
         ),
         reverse=True,
     )
-    print("the rest of the process, largest differences (instrumented - bare), µs per request:")
+    print(f"the rest of the process, largest differences ({middleware} - bare), µs per request:")
     for value, key in changes[:8] + changes[-4:]:
         print(f"  {value:+6.2f}  {_short(key)}")
     print(f"  {sum(value for value, _ in changes):+6.2f}  in all")

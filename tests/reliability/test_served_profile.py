@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from served_profile import _charge, _ours, _short
+from served_profile import _charge, _owned, _short
 
 SCRIPT = """\
  101
@@ -32,7 +32,8 @@ def test_each_sample_goes_to_its_innermost_python_function() -> None:
         "wrap_app /srv/lib/starlette/_exception_handler.py": 1,
         "[no Python frame] finish_task_switch.isra.0": 1,
     }
-    assert sum(_ours(key) for key in counts) == 1
+    assert sum(_owned(key, ("sli_instrument",)) for key in counts) == 1
+    assert not _owned("wrap_app /srv/lib/not_sli_instrument/x.py", ("sli_instrument",))
     assert _short("Recorder.record /srv/app/sli_instrument/_recorder.py") == (
         "Recorder.record (_recorder.py)"
     )
