@@ -4,8 +4,9 @@ under uvicorn, bare and measured, sampled by ``perf`` while both take load.
     python tests/reliability/served_profile.py [SECONDS [MIDDLEWARE]]
 
 SECONDS of load per variant (default 20); MIDDLEWARE is what measures the second server:
-``sli_instrument`` (default: the load tier's instrumented app) or one of the reference run's
-middlewares, ``timing`` or ``prometheus`` (``reliapp_reference.py``), for comparison.
+``sli_instrument`` (default: the load tier's instrumented app), ``configured`` (sli_instrument
+imported and configured but measuring nothing, as in the reference run) or one of the reference
+run's middlewares, ``timing`` or ``prometheus`` (``reliapp_reference.py``), for comparison.
 
 ``instruction_count.py`` says how much code sli_instrument adds to a request; this says what that
 code costs where it runs, beside the application's own work, which the instruction count cannot
@@ -54,6 +55,12 @@ TURN = 1.0
 #: The measuring middlewares: app, environment, and where their own functions are (path parts).
 MIDDLEWARES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}, ("sli_instrument",)),
+    # Imported and configured (SDK, exporter, export thread), measuring nothing: the process alone.
+    "configured": (
+        "reliapp_asgi:app",
+        {"RELIAPP_INSTRUMENT": "configured"},
+        ("sli_instrument",),
+    ),
     "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}, ("reliapp_reference.py",)),
     "prometheus": (
         "reliapp_reference:app",
