@@ -9,16 +9,16 @@ imported and configured but measuring nothing, as in the reference run) or one o
 run's middlewares, ``timing`` or ``prometheus`` (``reliapp_reference.py``), for comparison.
 
 ``instruction_count.py`` says how much code sli_instrument adds to a request; this says what that
-code costs where it runs, beside the application's own work, which the instruction count cannot
-(the same instructions take longer with cold caches, and the application's own code may run
-slower beside ours). Both servers run the app of ``test_load.py`` pinned to
-one core and take the load in alternating one-second turns from a load generator on the other
-(as in the load tier), while ``perf record -e cpu-clock --call-graph dwarf`` samples them. Each
-sample is charged to the innermost Python function on its stack, so a function's figure is its
-own time plus the C it calls (allocation, the clock, locks); it is printed in microseconds of CPU
-per request, with the server CPU per request of both variants measured from ``/proc``: the
-middleware's own functions, then how much more or less time the rest of the process (the
-application, Starlette, uvicorn, asyncio) takes per request than in the bare server.
+code costs where it runs, beside the application's own work, which the instruction count cannot (the
+same instructions take longer with cold caches, and the application's own code may run slower beside
+ours). Both servers run the load tier's Starlette app pinned to one core and take the load in
+alternating one-second turns from a load generator on the other (as in the load tier), while ``perf
+record -e cpu-clock --call-graph dwarf`` samples them. Each sample is charged to the innermost
+Python function on its stack, so a function's figure is its own time plus the C it calls
+(allocation, the clock, locks); it is printed in microseconds of CPU per request, with the server
+CPU per request of both variants measured from ``/proc``: the middleware's own functions, then how
+much more or less time the rest of the process (the application, Starlette, uvicorn, asyncio) takes
+per request than in the bare server.
 
 Needs ``perf`` (Debian ``linux-perf``; the software ``cpu-clock`` event, so no hardware counters)
 and a Python 3.12 or later (its ``-X perf`` names Python functions in perf's samples): the first
@@ -205,6 +205,11 @@ def main(argv: list[str]) -> int:
                 process.wait(60)
             for server in servers.values():
                 server.stop()
+        for name in servers:
+            if not (work / f"{name}.data").exists():
+                raise SystemExit(
+                    "served_profile: perf recorded nothing (is kernel.perf_event_paranoid above 2?)"
+                )
         charged = {
             name: _charge(
                 subprocess.run(
