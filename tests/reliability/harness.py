@@ -22,7 +22,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from tests.support.loadgen import LoadResult, Req
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -97,6 +100,29 @@ def cpu_seconds(pid: int) -> Optional[float]:
     fields = stat[stat.rfind(b")") + 2 :].split()
     # After the command: state(3) ppid(4) ... utime(14) stime(15), so indexes 11 and 12 here.
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def measured_turn(
+    server: Server,
+    requests: Sequence[Req],
+    seconds: float,
+    cpus: Optional[Sequence[int]],
+    connections: int = 8,
+) -> tuple[LoadResult, float]:
+    """One turn of load on ``server`` from a separate (optionally pinned) load-generator process:
+    the load's result and the CPU-seconds the server's process used meanwhile."""
+    from tests.support.loadgen import run_in_subprocess
+
+    before = cpu_seconds(server.pid) or 0.0
+    result = run_in_subprocess(
+        server.host,
+        server.port,
+        requests,
+        connections=connections,
+        duration=seconds,
+        cpus=cpus,
+    )
+    return result, (cpu_seconds(server.pid) or 0.0) - before
 
 
 def alive(pid: int) -> bool:

@@ -44,31 +44,28 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
-from harness import Server, cpu_seconds  # noqa: E402
+from harness import Server, measured_turn  # noqa: E402
 from instruction_count import STARLETTE  # noqa: E402
 
+from tests.reliability.test_load_references import VARIANTS  # noqa: E402
 from tests.support.loadgen import run_in_subprocess  # noqa: E402
 
 VENV = ROOT / ".venvs" / "profile"
 FREQUENCY = 499  # samples per CPU-second: every sample copies a stack, so few
 TURN = 1.0
-#: The measuring middlewares: app, environment, and where their own functions are (path parts).
+#: The measuring middlewares: app and environment as in the reference run, and where their own
+#: functions are (path parts).
 MIDDLEWARES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-    "sli_instrument": ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "1"}, ("sli_instrument",)),
+    "sli_instrument": (*VARIANTS["sli_instrument"], ("sli_instrument",)),
     # Imported and configured (SDK, exporter, export thread), measuring nothing: the process alone.
-    "configured": (
-        "reliapp_asgi:app",
-        {"RELIAPP_INSTRUMENT": "configured"},
-        ("sli_instrument",),
-    ),
-    "timing": ("reliapp_reference:app", {"RELIAPP_REFERENCE": "timing"}, ("reliapp_reference.py",)),
+    "configured": (*VARIANTS["configured_only"], ("sli_instrument",)),
+    "timing": (*VARIANTS["timing"], ("reliapp_reference.py",)),
     "prometheus": (
-        "reliapp_reference:app",
-        {"RELIAPP_REFERENCE": "prometheus"},
+        *VARIANTS["prometheus"],
         ("reliapp_reference.py", "bench_http.py", "prometheus_client"),
     ),
 }
-BARE = ("reliapp_asgi:app", {"RELIAPP_INSTRUMENT": "0"})
+BARE = VARIANTS["bare"]
 #: Export as in the load tier (every 5 s), to a port where nothing listens (off the request path).
 ENV = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
 
@@ -186,17 +183,10 @@ def main(argv: list[str]) -> int:
             for turn in range(turns):
                 # ABBA: each variant as often first as second in a pair of turns.
                 for name in names if turn % 4 in (0, 3) else names[::-1]:
-                    server = servers[name]
-                    before = cpu_seconds(server.pid) or 0.0
-                    result = run_in_subprocess(
-                        server.host,
-                        server.port,
-                        STARLETTE,
-                        connections=8,
-                        duration=TURN,
-                        cpus=[1] if pinned else None,
+                    result, cpu = measured_turn(
+                        servers[name], STARLETTE, TURN, [1] if pinned else None
                     )
-                    used[name] += (cpu_seconds(server.pid) or 0.0) - before
+                    used[name] += cpu
                     answered[name] += result.answered
         finally:
             for process in perfs:

@@ -30,7 +30,7 @@ import random
 from pathlib import Path
 
 import pytest
-from harness import Server, cpu_seconds
+from harness import Server, measured_turn
 
 from conftest import LOAD_REPLICAS, LOAD_SECONDS, LOAD_STRICT, otlp_env, save_result
 from tests.reliability.test_load import (
@@ -41,7 +41,6 @@ from tests.reliability.test_load import (
     STARLETTE_STATUSES,
     _capacity,
 )
-from tests.support.loadgen import run_in_subprocess
 from tests.support.otlp_receiver import OTLPReceiver
 
 #: name -> (ASGI application, environment): the bare app first (every ratio is against it).
@@ -130,16 +129,7 @@ def test_reference_middlewares_on_the_starlette_app(tmp_path: Path) -> None:
 
         def turn(server: Server, seconds: float) -> tuple[int, float]:
             name = server.name
-            before = cpu_seconds(server.pid) or 0.0
-            result = run_in_subprocess(
-                server.host,
-                server.port,
-                STARLETTE_REQUESTS,
-                connections=8,
-                duration=seconds,
-                cpus=LOADGEN_CPUS,
-            )
-            used = (cpu_seconds(server.pid) or 0.0) - before
+            result, used = measured_turn(server, STARLETTE_REQUESTS, seconds, LOADGEN_CPUS)
             assert result.unanswered == 0, (name, result.unanswered_examples)
             assert result.connect_errors == 0, name
             assert set(result.statuses) <= STARLETTE_STATUSES, (name, result.statuses)
