@@ -76,8 +76,10 @@ def test_demo_in_a_pipe_prints_the_table_and_writes_a_self_contained_report(
         assert title in header
     rows = _table_rows(out)
     assert tuple(rows) == JOURNEYS
+    # Every journey got traffic. Not a larger floor: export is 1.6 % of the calls, so a 6 s run
+    # on a slow machine sends it about ten times, sometimes fewer (CI once counted 9).
     for name, cells in rows.items():
-        assert int(cells[2].replace(",", "")) > 10, (name, cells)
+        assert int(cells[2].replace(",", "")) > 0, (name, cells)
     assert "Alert: checkout reached PAGE from" in out
     # What the clients saw is what the metrics counted.
     match = re.search(
