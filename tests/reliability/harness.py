@@ -110,10 +110,10 @@ def measured_turn(
     connections: int = 8,
 ) -> tuple[LoadResult, float]:
     """One turn of load on ``server`` from a separate (optionally pinned) load-generator process:
-    the load's result and the CPU-seconds the server's process used meanwhile."""
+    the load's result and the CPU-seconds the server's processes used meanwhile."""
     from tests.support.loadgen import run_in_subprocess
 
-    before = cpu_seconds(server.pid) or 0.0
+    before = server_cpu_seconds(server)
     result = run_in_subprocess(
         server.host,
         server.port,
@@ -122,7 +122,13 @@ def measured_turn(
         duration=seconds,
         cpus=cpus,
     )
-    return result, (cpu_seconds(server.pid) or 0.0) - before
+    return result, server_cpu_seconds(server) - before
+
+
+def server_cpu_seconds(server: Server) -> float:
+    """CPU-seconds of the server so far: the master (gunicorn) or the one process (uvicorn) and
+    the workers, each once."""
+    return sum(cpu_seconds(pid) or 0.0 for pid in {server.pid, *server.workers()})
 
 
 def alive(pid: int) -> bool:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from harness import Sampler, Server, cpu_count, cpu_seconds, memory_report, wait_until
+from harness import Sampler, Server, cpu_count, measured_turn, memory_report, wait_until
 from rig import recorded
 
 from conftest import (
@@ -43,7 +43,7 @@ from conftest import (
     otlp_env,
     save_result,
 )
-from tests.support.loadgen import LoadResult, Req, run_in_subprocess
+from tests.support.loadgen import LoadResult, Req
 from tests.support.otlp_receiver import OTLPReceiver
 
 _BUDGET = LOAD_SECONDS * 4 + 120 * LOAD_REPLICAS + 120
@@ -150,23 +150,12 @@ def _drive(
         bare_sampler = Sampler(worker_pids(bares), interval=0.5).start()
         bare_sampler.t0 = inst_sampler.t0
 
-        def server_cpu(server: Server) -> float:
-            # The master (gunicorn) or the one process (uvicorn) and the workers, each once.
-            return sum(cpu_seconds(pid) or 0.0 for pid in {server.pid, *server.workers()})
-
         def run(server: Server, seconds: float) -> tuple[LoadResult, float, float]:
             start = time.monotonic() - inst_sampler.t0
-            cpu_before = server_cpu(server)
-            result = run_in_subprocess(
-                server.host,
-                server.port,
-                requests,
-                connections=connections,
-                duration=seconds,
-                cpus=LOADGEN_CPUS,
+            result, cpu[server.name] = measured_turn(
+                server, requests, seconds, LOADGEN_CPUS, connections
             )
             end = time.monotonic() - inst_sampler.t0
-            cpu[server.name] = server_cpu(server) - cpu_before
             assert result.unanswered == 0, (server.name, result.unanswered_examples)
             assert result.connect_errors == 0, server.name
             assert set(result.statuses) <= statuses, (server.name, result.statuses)
