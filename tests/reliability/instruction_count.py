@@ -127,13 +127,15 @@ def inprocess(instrumented: bool, requests: int) -> int:
 
 
 #: One request to ``app`` as an ASGI call, for the child programs that drive an app in process
-#: (here and ``test_load_fairness.py``): ``await call(method, path, body, query=b"")``.
+#: (here and ``test_load_fairness.py``): ``await call(method, path, body, query=b"", headers=())``
+#: (``headers``: more ``(name, value)`` byte pairs).
 ASGI_CALL = r"""
-async def call(method, path, body, query=b""):
+async def call(method, path, body, query=b"", headers=()):
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())],
+        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode()),
+                    *headers],
         "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
     }
     delivered = False

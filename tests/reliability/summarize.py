@@ -29,10 +29,15 @@ def _fmt(value: Any) -> str:
 
 def load_table(directory: Path) -> list[str]:
     rows = [
-        "| | Flask shop, gunicorn (2 sync workers) | Starlette, uvicorn (asyncio, h11) |",
-        "|---|---:|---:|",
+        "| | Flask shop, gunicorn (2 sync workers) | FastAPI shop, uvicorn (asyncio, h11) "
+        "| Starlette, uvicorn (asyncio, h11) |",
+        "|---|---:|---:|---:|",
     ]
-    apps = [_load(directory, "load_flask_gunicorn"), _load(directory, "load_starlette_uvicorn")]
+    apps = [
+        _load(directory, "load_flask_gunicorn"),
+        _load(directory, "load_fastapi_uvicorn"),
+        _load(directory, "load_starlette_uvicorn"),
+    ]
 
     def row(label: str, key: Any) -> None:
         cells = []

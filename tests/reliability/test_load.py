@@ -78,6 +78,9 @@ SHOP_REQUESTS = (
 )
 SHOP_STATUSES = {200, 201, 500}
 
+#: The FastAPI shop takes the Flask shop's mix, request for request.
+FASTAPI_SHOP_REQUESTS = SHOP_REQUESTS
+
 STARLETTE_REQUESTS = (
     Req("/browse", tag="browse"),
     Req("/search?q=red+shoes", tag="search"),
@@ -370,6 +373,33 @@ def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
         )
 
     _drive("flask_gunicorn", tmp_path, make, SHOP_REQUESTS, SHOP_STATUSES, 4, _shop_failures)
+
+
+def test_fastapi_example_under_uvicorn(tmp_path: Path) -> None:
+    slo = str(Path(__file__).resolve().parents[2] / "examples" / "fastapi_app" / "slo.yaml")
+
+    def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
+        env = {**env, "RELIAPP_SHOP": "fastapi"}
+        if instrumented:
+            env = {**env, "SLI_SLO_FILE": slo, "OTEL_SERVICE_NAME": "fastapi-shop"}
+        name = f"fastapi-shop-{'instrumented' if instrumented else 'bare'}-{replica}"
+        return Server.uvicorn(
+            "shop_variants:app",
+            log_path=tmp_path / f"{name}.log",
+            env=env,
+            cpus=SERVER_CPUS,
+            name=name,
+        )
+
+    _drive(
+        "fastapi_uvicorn",
+        tmp_path,
+        make,
+        FASTAPI_SHOP_REQUESTS,
+        SHOP_STATUSES,
+        8,
+        _shop_failures,
+    )
 
 
 def test_starlette_under_uvicorn(tmp_path: Path) -> None:

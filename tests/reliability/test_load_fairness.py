@@ -20,13 +20,15 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from inprocess_overhead import APPS, SLO, child_source
 from instruction_count import ASGI_CALL
 
-from tests.reliability.test_load import STARLETTE_REQUESTS
+from tests.reliability.test_load import FASTAPI_SHOP_REQUESTS, STARLETTE_REQUESTS
+from tests.support.loadgen import Req
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -96,12 +98,14 @@ def _stop_counting():
 
 _ASGI_CHILD = (
     r"""
-import asyncio, json, sys
+import asyncio, importlib, json, sys
 sys.path.insert(0, sys.argv[1])
-import reliapp_asgi
-
-app = reliapp_asgi.app
-MIX = json.loads(sys.argv[2])  # [method, path, body, query] with text for bytes
+app = importlib.import_module(sys.argv[3]).app
+# [method, path, body, query, [[header, value], ...]] with text for bytes
+MIX = [
+    (m, path, body.encode(), query.encode(), [(k.lower().encode(), v.encode()) for k, v in heads])
+    for m, path, body, query, heads in json.loads(sys.argv[2])
+]
 """
     + ASGI_CALL
     + r"""
@@ -109,12 +113,12 @@ MIX = json.loads(sys.argv[2])  # [method, path, body, query] with text for bytes
 async def main():
     _install()
     for _ in range(3):  # warm-up: first-request work (imports, caches) is not the mix's
-        for method, path, body, query in MIX:
-            await call(method, path, body.encode(), query.encode())
+        for request in MIX:
+            await call(*request)
     _start_counting()
     for _ in range(ROUNDS):
-        for method, path, body, query in MIX:
-            await call(method, path, body.encode(), query.encode())
+        for request in MIX:
+            await call(*request)
     _stop_counting()
 
 
@@ -125,7 +129,15 @@ asyncio.run(main())
 ROUNDS = 20
 
 
-def _counts(source: str, args: list[str], instrumented: bool) -> Counter[str]:
+def _asgi_mix(requests: Sequence[Req]) -> str:
+    mix = []
+    for r in requests:
+        path, _, query = r.path.partition("?")
+        mix.append([r.method, path, r.body.decode(), query, [list(h) for h in r.headers]])
+    return json.dumps(mix)
+
+
+def _counts(source: str, args: list[str], instrumented: bool, **extra_env: str) -> Counter[str]:
     env = {
         **os.environ,
         "RELIAPP_INSTRUMENT": "1" if instrumented else "0",
@@ -134,6 +146,7 @@ def _counts(source: str, args: list[str], instrumented: bool) -> Counter[str]:
         "FAIRNESS_APP_DIRS": json.dumps([str(APPS), str(EXAMPLES)]),
         "PYTHONPATH": os.pathsep.join([str(APPS), str(ROOT)]),
     }
+    env.update(extra_env)
     env.pop("SLI_SLO_FILE", None)
     env.pop("RELIAPP_ECHO_JOURNEY", None)
     done = subprocess.run(
@@ -172,14 +185,10 @@ def _assert_same(bare: Counter[str], instrumented: Counter[str]) -> None:
 
 @pytest.mark.timeout(240)
 def test_starlette_app_runs_the_same_code_bare_and_instrumented() -> None:
-    requests = []
-    for r in STARLETTE_REQUESTS:
-        path, _, query = r.path.partition("?")
-        requests.append([r.method, path, r.body.decode(), query])
-    mix = json.dumps(requests)
+    mix = _asgi_mix(STARLETTE_REQUESTS)
     source = _PROFILE + _ASGI_CHILD.replace("ROUNDS", str(ROUNDS))
-    bare = _counts(source, [str(APPS), mix], instrumented=False)
-    instrumented = _counts(source, [str(APPS), mix], instrumented=True)
+    bare = _counts(source, [str(APPS), mix, "reliapp_asgi"], instrumented=False)
+    instrumented = _counts(source, [str(APPS), mix, "reliapp_asgi"], instrumented=True)
     # The mix reached the app's endpoints (a typo in a path would make this pass vacuously;
     # a coroutine counts once per call and once per resumption).
     for endpoint in ("browse", "search", "checkout", "pay", "mixed", "stream", "jitter"):
@@ -201,4 +210,17 @@ def test_flask_shop_runs_the_same_code_bare_and_instrumented() -> None:
     bare = _counts(source, ["0", *args], instrumented=False)
     instrumented = _counts(source, ["1", *args], instrumented=True)
     assert sum(n for k, n in bare.items() if k.startswith("app function shop.py:")) >= ROUNDS * 8
+    _assert_same(bare, instrumented)
+
+
+@pytest.mark.timeout(240)
+def test_fastapi_shop_runs_the_same_code_bare_and_instrumented() -> None:
+    pytest.importorskip("fastapi")
+    source = _PROFILE + _ASGI_CHILD.replace("ROUNDS", str(ROUNDS))
+    args = [str(APPS), _asgi_mix(FASTAPI_SHOP_REQUESTS), "shop_variants"]
+    bare = _counts(source, args, instrumented=False, RELIAPP_SHOP="fastapi")
+    instrumented = _counts(source, args, instrumented=True, RELIAPP_SHOP="fastapi")
+    for endpoint in ("index", "product", "search", "add_to_cart", "checkout", "export_orders"):
+        assert bare.get(f"app function shop.py:{endpoint}", 0) >= ROUNDS, endpoint
+    assert bare.get("app function shop.py:healthz", 0) >= ROUNDS
     _assert_same(bare, instrumented)
