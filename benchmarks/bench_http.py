@@ -205,7 +205,7 @@ def run_wsgi(app: Any, n: int) -> float:
     return (CLOCK() - started) / n
 
 
-def run_asgi(app: Any, n: int) -> float:
+def run_asgi(app: Any, n: int, path: str = "/hello") -> float:
     message = {"type": "http.request", "body": b"", "more_body": False}
 
     async def receive() -> dict[str, Any]:
@@ -214,7 +214,7 @@ def run_asgi(app: Any, n: int) -> float:
     async def send(message: dict[str, Any]) -> None:
         return None
 
-    template = asgi_scope()
+    template = {**asgi_scope(), "path": path, "raw_path": path.encode()}
 
     async def many() -> float:
         started = CLOCK()

@@ -1,11 +1,11 @@
 """Load tier: sustained load on loopback, every request counted exactly once, throughput against
 the same app without sli_instrument, resident memory flat after warm-up.
 
-Two apps: the Flask shop example (``examples/flask_app``) under gunicorn (2 sync workers), and a
-Starlette app under uvicorn (asyncio). For each, the bare app and the instrumented app run side by
-side. On a machine with two or more CPUs both servers are pinned to CPU 0 and the load generator
-(its own process) to CPU 1. Throughput is compared as capacity, requests per CPU-second of the
-server's processes, two ways:
+Three apps: the Flask shop example (``examples/flask_app``) under gunicorn (2 sync workers), the
+FastAPI shop example (``examples/fastapi_app``) and a Starlette app under uvicorn (asyncio). For
+each, the bare app and the instrumented app run side by side. On a machine with two or more CPUs
+both servers are pinned to CPU 0 and the load generator (its own process) to CPU 1. Throughput is
+compared as capacity, requests per CPU-second of the server's processes, two ways:
 
 * dedicated core (asserted with ``SLI_LOAD_STRICT=1``): the variants take short turns
   (``SLI_LOAD_TURN``, 0.5 s) alternately, bare, instrumented, instrumented, bare, ...; each serves
