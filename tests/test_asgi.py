@@ -297,6 +297,48 @@ def test_decorated_handlers_route_maps_and_baggage(pipeline):
     assert counts == {"search": (1, 1), "cart": (1, 0), "checkout": (1, 0), "unclaimed": (1, 0)}
 
 
+class _TemplateCounting(ASGIMiddleware):
+    """A framework's templates taught by subclassing: every path's template is ``/t{path}``."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.asked: list[str] = []
+
+    def route_template(self, scope: dict[str, Any]) -> Optional[str]:
+        self.asked.append(scope["path"])
+        return "/t" + scope["path"]
+
+
+def test_route_template_is_asked_only_for_requests_nothing_named(pipeline):
+    @sli.journey("search")
+    async def search() -> None:
+        await asyncio.sleep(0)
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] == "/search":
+            await search()
+        await plain()(scope, receive, send)
+
+    # A route map: its path patterns name /cart/7 when the request opens, its template names /x.
+    mapped = _TemplateCounting(app, routes={"/cart/{item_id}": "cart", "/t/x": "browse"})
+    for path in ("/search", "/cart/7", "/x", "/y"):
+        run(call(mapped, path))
+    # Decorated and path-mapped requests were named before the end: no template needed. /x is
+    # named by its template, /y asks and lands in unclaimed.
+    assert mapped.asked == ["/x", "/y"]
+    # No route map and the catch-all policy: a template could name nothing, so none is asked.
+    plain_policy = _TemplateCounting(app)
+    run(call(plain_policy, "/y"))
+    assert plain_policy.asked == []
+    # unclaimed="route": the template names what nothing else did.
+    by_route = _TemplateCounting(app, unclaimed="route")
+    run(call(by_route, "/search"))
+    run(call(by_route, "/z"))
+    assert by_route.asked == ["/z"]
+    counts = {name: m.requests for name, m in pipeline.metrics().items() if m.requests}
+    assert counts == {"search": 2, "cart": 1, "browse": 1, "unclaimed": 2, "t.z": 1}
+
+
 def test_ten_thousand_unknown_paths_and_baggage_names_create_no_series(pipeline):
     wrapped = ASGIMiddleware(plain(), baggage_journeys=["checkout"], unclaimed="route")
 
