@@ -5,13 +5,14 @@ Run it (see README.md)::
     pip install -e ".[fastapi,slo]"
     uvicorn --app-dir examples/fastapi_app --factory shop:create_app
 
-Every way a FastAPI app names a journey appears once:
+The ways a FastAPI app names a journey:
 
 * ``@sli.journey`` on ``async def`` endpoints (``/``, ``/checkout``, ``/orders/export``) and on a
   plain ``def`` endpoint, which FastAPI runs in its thread pool (``/products/{product_id}``);
 * a ``with sli.journey(...)`` block inside an endpoint (``/search``);
-* the middleware's route map (``/cart``, and ``/products/{product_id}`` again, so that a request
-  FastAPI rejects before the endpoint runs, a 422, still counts for ``browse``).
+* the middleware's route map (``/cart``; and ``/products/{product_id}``, so that a request FastAPI
+  rejects before the endpoint runs, a 422, still counts for ``browse``: the route map names the
+  request when it opens, so for that route it is the map, not the decorator, that names it).
 
 Behaviour that tests and demos control exactly, per request (the Flask shop's headers):
 
@@ -90,8 +91,9 @@ async def index(x_shop_delay_ms: Optional[str] = Header(None)) -> dict[str, Any]
 @shop.get("/products/{product_id}")
 @sli.journey("browse")
 def product(product_id: int, x_shop_delay_ms: Optional[str] = Header(None)) -> dict[str, Any]:
-    # A plain def endpoint: FastAPI runs it in its thread pool, and the claim still reaches the
-    # request (the thread runs in a copy of the request's context).
+    # A plain def endpoint: FastAPI runs it in its thread pool. A journey named in that thread
+    # would reach the request (the thread runs in a copy of the request's context); here the route
+    # map has named it already, when the request opened, so that a 422 counts for browse too.
     time.sleep(_delay_seconds(x_shop_delay_ms))
     for item in PRODUCTS:
         if item["id"] == product_id:

@@ -4,9 +4,8 @@ a real receiver.
 Every number asserted is what the test sent: 37 induced failures are 37 failures, 6 requests
 delayed past checkout's 300 ms threshold are 6 slow ones (and the only events above 0.3 s in the
 histogram), requests that FastAPI rejects before the endpoint (422) still count for the journey
-the route map names, the plain ``def`` endpoint (thread pool) is claimed by its decorator, a 0.5 s
-stream lasts >= 0.5 s with a TTFB well under it, a client that walks away in the middle of a stream
-is one aborted event, and unknown paths all land in ``unclaimed``.
+the route map names, a 0.5 s stream lasts >= 0.5 s with a TTFB well under it, a client that walks
+away in the middle of a stream is one aborted event, and unknown paths all land in ``unclaimed``.
 """
 
 from __future__ import annotations
