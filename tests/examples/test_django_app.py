@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from tests.support.servers import (
     wait_for_counts,
     walk_away_mid_stream,
 )
+from tests.support.shop_traffic import Request, checkout_plan, knob_counts, send_plan
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +37,15 @@ SERVERS = {
 }
 
 
-def _plan() -> list[tuple[str, str, dict[str, str]]]:
-    plan: list[tuple[str, str, dict[str, str]]] = []
-    fail, decline, delay = set(range(0, 55, 5)), {3, 13, 23, 33, 43}, {16, 36, 56}
-    for i in range(60):
-        headers = {"X-Cart-Id": str(i % 3)}
-        if i in fail:
-            headers["X-Shop-Fail"] = "1"
-        elif i in decline:
-            headers["X-Shop-Decline"] = "1"
-        elif i in delay:
-            headers["X-Shop-Delay-Ms"] = "350"
-        plan.append(("POST", "/checkout/", headers))
+def _plan() -> list[Request]:
+    plan = checkout_plan(
+        60,
+        "/checkout/",
+        fail=set(range(0, 55, 5)),
+        decline={3, 13, 23, 33, 43},
+        delay={16, 36, 56},
+        carts=3,
+    )
     plan += [("GET", "/", {}) for _ in range(10)]
     plan += [("GET", f"/products/{i % 7}/", {}) for i in range(30)]  # 0, 6: 404s, still browse
     plan += [("GET", f"/search/?q={q}", {}) for q in ("cup", "press", "x", "grinder") * 5]
@@ -61,21 +58,14 @@ def _plan() -> list[tuple[str, str, dict[str, str]]]:
 @pytest.mark.parametrize("server", sorted(SERVERS))
 def test_django_shop(server, otlp_receiver):
     plan = _plan()
-    failures = sum("X-Shop-Fail" in h for _, _, h in plan)
-    delayed = sum("X-Shop-Delay-Ms" in h for _, _, h in plan)
+    failures, _, delayed = knob_counts(plan)
     assert (failures, delayed) == (11, 3)
     argv, stream_suffix = SERVERS[server]
     service = f"django-shop-{server}"
     env = sli_env(otlp_receiver, service, DJANGO_SETTINGS_MODULE="djshop.settings")
     with serve(argv, env=env, cwd=APP_DIR, ready_path="/healthz/") as url:
         with httpx.Client(base_url=url, timeout=30) as client:
-
-            def send(item):
-                method, path, headers = item
-                return client.request(method, path, headers=headers).status_code
-
-            with ThreadPoolExecutor(4) as pool:
-                statuses = list(pool.map(send, plan))
+            statuses = [r.status_code for r in send_plan(client, plan, 4)]
             stream = client.get(f"/orders/export/{stream_suffix}?rows=5&delay_ms=100")
         assert statuses.count(500) == failures and statuses.count(402) == 5
         assert stream.status_code == 200 and stream.text.count("\n") == 6

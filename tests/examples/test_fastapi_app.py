@@ -10,11 +10,9 @@ away in the middle of a stream is one aborted event, and unknown paths all land 
 
 from __future__ import annotations
 
-import bisect
 import json
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -29,6 +27,14 @@ from tests.support.servers import (
     wait_for_counts,
     walk_away_mid_stream,
 )
+from tests.support.shop_traffic import (
+    SHOP_COUNTS,
+    Request,
+    assert_shop_recorded,
+    knob_counts,
+    send_plan,
+    shop_checkouts,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +42,8 @@ SERVICE = "fastapi-shop-test"
 APP_DIR = ROOT / "examples" / "fastapi_app"
 
 
-def _plan() -> list[tuple[str, str, dict[str, str]]]:
-    plan: list[tuple[str, str, dict[str, str]]] = []
-    fail = set(range(2, 200, 5)[:37])  # 37 checkouts fail
-    decline = set(range(3, 200, 17))  # card declined: 402, a success of the journey
-    delay = {11, 45, 79, 113, 149, 181}  # 350 ms: past the 300 ms threshold
-    for i in range(200):
-        headers = {"X-Cart-Id": str(i % 7)}
-        if i in fail:
-            headers["X-Shop-Fail"] = "1"
-        elif i in decline:
-            headers["X-Shop-Decline"] = "1"
-        elif i in delay:
-            headers["X-Shop-Delay-Ms"] = "350"
-        plan.append(("POST", "/checkout", headers))
+def _plan() -> list[Request]:
+    plan = shop_checkouts()
     plan += [("GET", "/", {}) for _ in range(60)]
     # 0, 6, 7 are 404s (the endpoint's HTTPException): still browse, a success.
     plan += [("GET", f"/products/{i % 8}", {}) for i in range(80)]
@@ -66,9 +60,7 @@ def test_fastapi_shop_under_uvicorn(otlp_receiver):
     pytest.importorskip("fastapi")
     plan = _plan()
     assert len(plan) == 500
-    failures = sum("X-Shop-Fail" in h for _, _, h in plan)
-    declines = sum("X-Shop-Decline" in h for _, _, h in plan)
-    delayed = sum("X-Shop-Delay-Ms" in h for _, _, h in plan)
+    failures, declines, delayed = knob_counts(plan)
     assert (failures, delayed) == (37, 6) and declines > 0
 
     argv = [tool("uvicorn"), "--app-dir", str(APP_DIR), "--factory", "shop:create_app"]
@@ -76,13 +68,7 @@ def test_fastapi_shop_under_uvicorn(otlp_receiver):
     env = sli_env(otlp_receiver, SERVICE, SLI_SLO_FILE=str(APP_DIR / "slo.yaml"))
     with serve(argv, env=env, ready_path="/healthz") as url:
         with httpx.Client(base_url=url, timeout=30) as client:
-
-            def send(item: tuple[str, str, dict[str, str]]) -> httpx.Response:
-                method, path, headers = item
-                return client.request(method, path, headers=headers, json={"product_id": 2})
-
-            with ThreadPoolExecutor(8) as pool:
-                responses = list(pool.map(send, plan))
+            responses = send_plan(client, plan, 8, json={"product_id": 2})
             stream = client.get("/orders/export?rows=5&delay_ms=100")
         statuses = [r.status_code for r in responses]
         assert statuses.count(500) == failures
@@ -94,54 +80,12 @@ def test_fastapi_shop_under_uvicorn(otlp_receiver):
         assert stream.status_code == 200 and stream.text.count("\n") == 6
 
         walk_away_mid_stream(url, "/orders/export?rows=30&delay_ms=50", b"order_id")
-        data = wait_for_counts(
-            otlp_receiver,
-            SERVICE,
-            {
-                "checkout": 200,
-                "browse": 150,
-                "search": 100,
-                "cart": 40,
-                "export": 2,
-                "unclaimed": 11,
-            },
-        )
+        data = wait_for_counts(otlp_receiver, SERVICE, SHOP_COUNTS)
 
-    checkout = data["checkout"]
-    assert checkout["requests"] == 200
-    assert checkout["failures"] == 37
-    assert checkout["slow"] == delayed
-    assert checkout["aborted"] == 0
-    # The histogram agrees: exactly the delayed events lie above the 0.3 s bucket edge.
-    over = 0
-    for hist in checkout["duration"].values():
-        edge = bisect.bisect_left(hist.explicit_bounds, 0.3)
-        assert hist.explicit_bounds[edge] == 0.3
-        over += sum(hist.bucket_counts[edge + 1 :])
-    assert over == delayed
-    assert checkout["duration"]["failure"].count == 37
-    assert checkout["duration"]["success"].count == 163
-    assert checkout["duration"]["success"].sum >= delayed * 0.35
-
-    for journey, count in (("browse", 150), ("search", 100), ("cart", 40)):
-        entry = data[journey]
-        assert (entry["requests"], entry["failures"], entry["slow"]) == (count, 0, 0), journey
-        assert entry["ttfb"] is None  # bodies sent in one message: no separate TTFB
-
-    # /healthz (the readiness probe) and ten unknown paths; no path became a series.
-    assert data["unclaimed"]["requests"] == 11
-    assert set(data) == {"browse", "search", "cart", "checkout", "export", "unclaimed"}
-
+    assert_shop_recorded(data, delayed)
     # Only the SLI metrics: the shop keeps FastAPI's own HTTP metrics off (see the next test).
     names = {name for name, _ in totals(otlp_receiver.metrics, resource={"service.name": SERVICE})}
     assert names and all(name.startswith("sli.journey.") for name in names), names
-
-    export = data["export"]
-    assert export["requests"] == 1 and export["aborted"] == 1
-    streamed = export["duration"]["success"]
-    assert streamed.count == 1 and streamed.sum >= 0.5
-    # Both streams sent their header row at once (the abandoned one too): TTFB well under 0.5 s.
-    assert export["ttfb"].count == 2 and export["ttfb"].sum < 0.25
 
 
 #: In a fresh interpreter: ``sli.configure()`` installs its meter provider globally, the shop is
