@@ -356,17 +356,26 @@ def _starlette_failures(by_tag: dict[str, dict[int, int]]) -> dict[str, int]:
     return {"pay": by_tag.get("pay", {}).get(503, 0)}
 
 
-def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
-    slo = str(Path(__file__).resolve().parents[2] / "examples" / "flask_app" / "slo.yaml")
+def _shop_env(shop: str, instrumented: bool, env: dict[str, str]) -> dict[str, str]:
+    """``shop_variants`` serving ``examples/<shop>_app``; instrumented, with the shop's SLO file."""
+    env = {**env, "RELIAPP_SHOP": shop}
+    if instrumented:
+        slo = Path(__file__).resolve().parents[2] / "examples" / f"{shop}_app" / "slo.yaml"
+        env = {**env, "SLI_SLO_FILE": str(slo), "OTEL_SERVICE_NAME": f"{shop}-shop"}
+    return env
 
+
+def _variant(prefix: str, instrumented: bool, replica: int) -> str:
+    return f"{prefix}-{'instrumented' if instrumented else 'bare'}-{replica}"
+
+
+def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
     def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
-        if instrumented:
-            env = {**env, "SLI_SLO_FILE": slo, "OTEL_SERVICE_NAME": "flask-shop"}
-        name = f"shop-{'instrumented' if instrumented else 'bare'}-{replica}"
+        name = _variant("shop", instrumented, replica)
         return Server.gunicorn(
             "shop_variants:app",
             log_path=tmp_path / f"{name}.log",
-            env=env,
+            env=_shop_env("flask", instrumented, env),
             workers=2,
             cpus=SERVER_CPUS,
             name=name,
@@ -376,17 +385,12 @@ def test_flask_example_under_gunicorn(tmp_path: Path) -> None:
 
 
 def test_fastapi_example_under_uvicorn(tmp_path: Path) -> None:
-    slo = str(Path(__file__).resolve().parents[2] / "examples" / "fastapi_app" / "slo.yaml")
-
     def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
-        env = {**env, "RELIAPP_SHOP": "fastapi"}
-        if instrumented:
-            env = {**env, "SLI_SLO_FILE": slo, "OTEL_SERVICE_NAME": "fastapi-shop"}
-        name = f"fastapi-shop-{'instrumented' if instrumented else 'bare'}-{replica}"
+        name = _variant("fastapi-shop", instrumented, replica)
         return Server.uvicorn(
             "shop_variants:app",
             log_path=tmp_path / f"{name}.log",
-            env=env,
+            env=_shop_env("fastapi", instrumented, env),
             cpus=SERVER_CPUS,
             name=name,
         )
@@ -404,7 +408,7 @@ def test_fastapi_example_under_uvicorn(tmp_path: Path) -> None:
 
 def test_starlette_under_uvicorn(tmp_path: Path) -> None:
     def make(instrumented: bool, env: dict[str, str], replica: int) -> Server:
-        name = f"starlette-{'instrumented' if instrumented else 'bare'}-{replica}"
+        name = _variant("starlette", instrumented, replica)
         return Server.uvicorn(
             "reliapp_asgi:app",
             log_path=tmp_path / f"{name}.log",
