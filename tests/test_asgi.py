@@ -278,16 +278,25 @@ def test_pathsend_completes_the_response(pipeline):
     assert pipeline.journey("unclaimed").requests == 1
 
 
-def test_decorated_handlers_route_maps_and_baggage(pipeline):
-    @sli.journey("search", latency_threshold="50ms")
+def searching(seconds: float = 0.0, **journey_options: Any) -> Any:
+    """An app whose ``/search`` awaits a coroutine decorated ``@journey("search",
+    **journey_options)`` that takes ``seconds``; every path then answers like :func:`plain`.
+    Call it inside the test: the decorator registers the journey."""
+
+    @sli.journey("search", **journey_options)
     async def search() -> None:
-        await asyncio.sleep(0.06)
+        await asyncio.sleep(seconds)
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["path"] == "/search":
             await search()
         await plain()(scope, receive, send)
 
+    return app
+
+
+def test_decorated_handlers_route_maps_and_baggage(pipeline):
+    app = searching(0.06, latency_threshold="50ms")
     wrapped = ASGIMiddleware(app, routes={"/cart/{item_id}": "cart"}, baggage_journeys=["checkout"])
     run(call(wrapped, "/search"))
     run(call(wrapped, "/cart/7"))
@@ -310,15 +319,7 @@ class _TemplateCounting(ASGIMiddleware):
 
 
 def test_route_template_is_asked_only_for_requests_nothing_named(pipeline):
-    @sli.journey("search")
-    async def search() -> None:
-        await asyncio.sleep(0)
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        if scope["path"] == "/search":
-            await search()
-        await plain()(scope, receive, send)
-
+    app = searching()
     # A route map: its path patterns name /cart/7 when the request opens, its template names /x.
     mapped = _TemplateCounting(app, routes={"/cart/{item_id}": "cart", "/t/x": "browse"})
     for path in ("/search", "/cart/7", "/x", "/y"):
